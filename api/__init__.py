@@ -1,0 +1,1 @@
+"""pitchmap's edges: the command line, settings, and (later) the HTTP API and pages."""

@@ -1,0 +1,162 @@
+"""The `pitchmap` command line. Results go to stdout; progress, logs and errors to stderr."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from functools import wraps
+from pathlib import Path
+from typing import Annotated, Any, ParamSpec, TypeVar
+
+import typer
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
+from rich.table import Table
+
+from api.settings import Settings
+from engine import (
+    Embedder,
+    IndexedLibrary,
+    InputError,
+    PitchmapError,
+    Selection,
+    Selector,
+    index_library,
+    load_library,
+    load_prospects,
+)
+
+app = typer.Typer(
+    help="pitchmap: the right content blocks for every prospect, and what they read.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+out = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+LibraryOption = Annotated[
+    Path, typer.Option("--library", help="The content library folder.", show_default=False)
+]
+ProspectsOption = Annotated[
+    Path,
+    typer.Option("--prospects", help="A prospect file, or a folder of them.", show_default=False),
+]
+AsOfOption = Annotated[
+    str | None,
+    typer.Option("--as-of", help="YYYY-MM-DD: the date that decides expiry (default today)."),
+]
+
+
+def reports_errors(command: Callable[P, R]) -> Callable[P, R]:
+    """Turn the engine's errors into one line per problem on stderr and a non-zero exit."""
+
+    @wraps(command)
+    def run(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return command(*args, **kwargs)
+        except InputError as exc:
+            for problem in exc.problems:
+                err.print(f"error: {problem}", markup=False, highlight=False)
+            raise typer.Exit(2) from None
+        except PitchmapError as exc:
+            err.print(f"error: {exc}", markup=False, highlight=False)
+            raise typer.Exit(1) from None
+
+    return run
+
+
+def parse_as_of(value: str | None) -> dt.date:
+    if value is None:
+        return dt.date.today()
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        message = f"{value!r} is not a date (YYYY-MM-DD)"
+        raise typer.BadParameter(message, param_hint="--as-of") from None
+
+
+@contextmanager
+def progress_bar(description: str) -> Iterator[Callable[[int, int], None]]:
+    """A progress bar on stderr, advanced by the engine's (done, total) callbacks."""
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
+    with Progress(*columns, TimeElapsedColumn(), console=err, transient=False) as bar:
+        tasks: list[TaskID] = []
+
+        def advance(done: int, total: int) -> None:
+            if not tasks:  # shown only once there is work to show
+                tasks.append(bar.add_task(description, total=total))
+            bar.update(tasks[0], completed=done, total=total)
+
+        yield advance
+
+
+def indexed(library_dir: Path, settings: Settings) -> tuple[IndexedLibrary, Embedder]:
+    library = load_library(library_dir)
+    embedder = Embedder(settings.model)
+    with progress_bar(f"embedding {library.name}") as advance:
+        result = index_library(library, embedder, settings.data_dir, advance)
+    return result, embedder
+
+
+@app.command("index")
+@reports_errors
+def index_command(library: LibraryOption) -> None:
+    """Embed the library's blocks (only what changed since the last run) and save the index."""
+    result, _ = indexed(library, Settings.from_env())
+    r = result.report
+    out.print(
+        f"indexed {r.blocks} blocks: {r.embedded} embedded, {r.blocks - r.embedded} from cache, "
+        f"{r.written} index entries written, {r.removed} removed",
+        highlight=False,
+    )
+
+
+@app.command("select")
+@reports_errors
+def select_command(
+    library: LibraryOption,
+    prospects: ProspectsOption,
+    as_of: AsOfOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
+) -> None:
+    """Choose the blocks of every slot for each prospect, with reasons, gaps and alternatives."""
+    date = parse_as_of(as_of)
+    profiles = load_prospects(prospects)
+    result, embedder = indexed(library, Settings.from_env())
+    selector = Selector(result, embedder)
+    for prospect in profiles:
+        selection = selector.select(prospect, date)
+        if as_json:
+            print(json.dumps(selection.to_dict(), ensure_ascii=False), flush=True)
+        else:
+            print_selection(selection, result)
+
+
+def print_selection(selection: Selection, result: IndexedLibrary) -> None:
+    titles = {s.id: s.title for s in result.library.slots}
+    table = Table(title=f"prospect {selection.prospect}", title_justify="left", expand=False)
+    for column in ("slot", "block", "score", "why"):
+        table.add_column(column, overflow="fold")
+    for s in selection.sections:
+        table.add_row(titles[s.slot], s.block_id, f"{s.score:.3f}", s.why)
+    out.print(table)
+    for gap in selection.gaps:
+        out.print(f"  gap: no eligible block for slot {gap}", highlight=False)
+    for need in selection.unanswered_needs:
+        out.print(f"  unanswered ({need.best_score:.2f}): {need.need}", highlight=False)
+
+
+def main() -> Any:
+    return app()

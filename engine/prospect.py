@@ -1,0 +1,147 @@
+"""Prospect profiles: who the pitch is for, read from YAML or JSON files."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from engine.errors import Problem, ProspectError
+from engine.library import SLUG
+
+SUFFIXES = (".yaml", ".yml", ".json")
+_NOT_FACETS = frozenset({"id", "company", "contact", "needs"})
+_CONTACT_FIELDS = ("name", "title", "email")
+
+
+@dataclass(frozen=True)
+class Contact:
+    name: str | None = None
+    title: str | None = None
+    email: str | None = None
+
+
+@dataclass(frozen=True)
+class Prospect:
+    """A company being pitched. `fields` keeps the whole profile for `prospect.*` placeholders."""
+
+    id: str
+    company: str
+    contact: Contact = field(default_factory=Contact)
+    needs: str = ""
+    fields: Mapping[str, Any] = field(default_factory=dict)
+
+    def facet(self, name: str) -> tuple[str, ...]:
+        """The prospect's values for a facet, lower-cased; empty when the profile is silent."""
+        value = self.fields.get(name)
+        if name in _NOT_FACETS or value is None:
+            return ()
+        values = value if isinstance(value, list) else [value]
+        return tuple(str(v).strip().lower() for v in values if str(v).strip())
+
+
+def load_prospects(path: str | Path) -> list[Prospect]:
+    """Read one profile file, or every profile in a folder; raise listing every problem."""
+    path = Path(path)
+    problems: list[Problem] = []
+    if path.is_dir():
+        files = sorted(p for p in path.iterdir() if p.suffix.lower() in SUFFIXES and p.is_file())
+        if not files:
+            problems.append(Problem(str(path), "prospects", "the folder has no .yaml/.json file"))
+    elif path.is_file():
+        files = [path]
+    else:
+        problems.append(Problem(str(path), "prospects", "no such file or folder"))
+        files = []
+    prospects: list[Prospect] = []
+    seen: dict[str, Path] = {}
+    for file in files:
+        prospect = _load_file(file, problems)
+        if prospect is None:
+            continue
+        if prospect.id in seen:
+            problems.append(Problem(str(file), "id", f"duplicate id, also in {seen[prospect.id]}"))
+            continue
+        seen[prospect.id] = file
+        prospects.append(prospect)
+    if problems:
+        raise ProspectError(problems)
+    return prospects
+
+
+def parse_prospect(data: object, where: str = "prospect") -> Prospect:
+    """Validate one profile given as parsed data (e.g. an API body)."""
+    problems: list[Problem] = []
+    prospect = _prospect(data, where, problems)
+    if prospect is None:
+        raise ProspectError(problems)
+    return prospect
+
+
+def _load_file(path: Path, problems: list[Problem]) -> Prospect | None:
+    where = str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+        data = json.loads(text) if path.suffix.lower() == ".json" else yaml.safe_load(text)
+    except (OSError, UnicodeDecodeError) as exc:
+        problems.append(Problem(where, "file", f"cannot be read: {exc}"))
+        return None
+    except (json.JSONDecodeError, yaml.YAMLError) as exc:
+        problems.append(Problem(where, "file", f"is not valid {path.suffix[1:].upper()}: {exc}"))
+        return None
+    return _prospect(data, where, problems)
+
+
+def _prospect(data: object, where: str, problems: list[Problem]) -> Prospect | None:
+    if not isinstance(data, dict):
+        problems.append(Problem(where, "file", "must be a mapping of profile fields"))
+        return None
+    before = len(problems)
+    prospect_id, company = data.get("id"), data.get("company")
+    if not isinstance(prospect_id, str) or not SLUG.match(prospect_id):
+        problems.append(Problem(where, "id", "is required and must match [a-z0-9_-]+"))
+    if not isinstance(company, str) or not company.strip():
+        problems.append(Problem(where, "company", "is required and must be text"))
+    needs = data.get("needs", "")
+    if needs is None:
+        needs = ""
+    if not isinstance(needs, str):
+        problems.append(Problem(where, "needs", "must be text"))
+    contact = _contact(data.get("contact"), where, problems)
+    for name, value in data.items():
+        if name not in _NOT_FACETS and not _is_facet_value(value):
+            problems.append(Problem(where, str(name), "must be text or a list of text"))
+    if len(problems) > before:
+        return None
+    assert isinstance(prospect_id, str) and isinstance(company, str) and isinstance(needs, str)
+    fields = {str(k): v for k, v in data.items()}
+    return Prospect(prospect_id, company.strip(), contact, needs.strip(), fields)
+
+
+def _contact(raw: object, where: str, problems: list[Problem]) -> Contact:
+    if raw is None:
+        return Contact()
+    if not isinstance(raw, dict):
+        problems.append(Problem(where, "contact", "must be a mapping with name, title, email"))
+        return Contact()
+    values: dict[str, str | None] = {}
+    for name in _CONTACT_FIELDS:
+        value = raw.get(name)
+        if value is not None and not isinstance(value, str):
+            problems.append(Problem(where, f"contact.{name}", "must be text"))
+            value = None
+        values[name] = value.strip() if isinstance(value, str) else None
+    return Contact(**values)
+
+
+def _is_facet_value(value: object) -> bool:
+    scalar = (str, int, float)
+    if value is None:
+        return True
+    if isinstance(value, list):
+        return all(isinstance(v, scalar) and not isinstance(v, bool) for v in value)
+    return isinstance(value, scalar) and not isinstance(value, bool)

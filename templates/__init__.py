@@ -1,0 +1,1 @@
+"""Brand masters and viewer templates, shipped inside the wheel (found with importlib.resources)."""

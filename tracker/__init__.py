@@ -1,0 +1,1 @@
+"""Share links, view events and engagement reports (storage lives here)."""
