@@ -12,7 +12,7 @@ import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 import faiss
 import numpy as np
@@ -84,8 +84,7 @@ class Entry:
     text_hash: str
 
 
-@dataclass(frozen=True)
-class SyncReport:
+class SyncReport(NamedTuple):
     """What one index update did: entries (re)written for new or edited blocks, and dropped."""
 
     written: int

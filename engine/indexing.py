@@ -1,8 +1,15 @@
-"""Bringing a library's vectors up to date: cached embeddings first, the model only for new text."""
+"""Bringing a library's vectors up to date: cached embeddings first, the model only for new text.
+
+The model embeds passages (a block's title, paragraphs, list items, table rows); a block's
+vector is the normalised mean of its passages'. Passages are short, so this costs no more
+model time than embedding whole blocks, and the passage vectors let selection see which
+sentence of a block answers which need.
+"""
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -10,23 +17,24 @@ import numpy as np
 
 from engine.embed import Embedder, EmbeddingCache, Progress, Vectors
 from engine.index import BlockIndex
-from engine.library import Block, Library
+from engine.library import Block, Library, passage_hash
 from engine.table import BlockTable
 
 
 @dataclass(frozen=True)
 class IndexReport:
-    """What an index run did; `embedded` is how many texts the model had to encode."""
+    """What an index run did: `embedded` counts blocks that needed the model at all."""
 
     blocks: int
     embedded: int
+    passages_embedded: int
     written: int
     removed: int
 
 
 @dataclass(frozen=True)
 class IndexedLibrary:
-    """A library with a vector for every block, laid out for selection."""
+    """A library with vectors for every block and passage, laid out for selection."""
 
     library: Library
     table: BlockTable
@@ -40,17 +48,29 @@ def index_library(
     cache = EmbeddingCache(data_dir / "embeddings", embedder.key)
     folder = data_dir / "index" / f"{_library_key(library)}-{embedder.key}"
     index = BlockIndex.load(folder, embedder.dimension)
-    missing = _missing(index.stale(library.blocks), cache)
+    missing = _missing(library.blocks, cache)
     if missing:
-        texts = [b.embedding_text for b in missing]
-        cache.put([b.text_hash for b in missing], embedder.encode(texts, on_progress))
+        texts = list(missing.values())
+        cache.put(list(missing), embedder.encode(texts, on_progress))
         cache.save()
-    synced = index.sync(library.blocks, lambda blocks: _from_cache(cache, blocks))
+    synced = index.sync(library.blocks, lambda blocks: block_vectors(cache, blocks))
     if synced.written or synced.removed:
         index.save(folder)
-    table = BlockTable.build(library.blocks, index.vectors([b.id for b in library.blocks]))
-    report = IndexReport(len(library.blocks), len(missing), synced.written, synced.removed)
+    table = BlockTable.build(
+        library.blocks,
+        index.vectors([b.id for b in library.blocks]),
+        [np.stack([cache.get(passage_hash(p)) for p in b.passages]) for b in library.blocks],
+    )
+    needed_model = sum(any(passage_hash(p) in missing for p in b.passages) for b in library.blocks)
+    report = IndexReport(len(library.blocks), needed_model, len(missing), *synced)
     return IndexedLibrary(library, table, report)
+
+
+def block_vectors(cache: EmbeddingCache, blocks: Sequence[Block]) -> Vectors:
+    """Each block's vector: the normalised mean of its passages' vectors."""
+    means = np.stack([np.mean([cache.get(passage_hash(p)) for p in b.passages], 0) for b in blocks])
+    normalised: Vectors = (means / np.linalg.norm(means, axis=1, keepdims=True)).astype(np.float32)
+    return normalised
 
 
 def _library_key(library: Library) -> str:
@@ -58,14 +78,11 @@ def _library_key(library: Library) -> str:
     return hashlib.sha256(str(library.root.resolve()).encode()).hexdigest()[:12]
 
 
-def _missing(stale: list[Block], cache: EmbeddingCache) -> list[Block]:
-    """Stale blocks whose text the cache has never seen, each distinct text once."""
-    texts: dict[str, Block] = {}
-    for block in stale:
-        if block.text_hash not in cache:
-            texts.setdefault(block.text_hash, block)
-    return list(texts.values())
-
-
-def _from_cache(cache: EmbeddingCache, blocks: list[Block]) -> Vectors:
-    return np.stack([cache.get(b.text_hash) for b in blocks]).astype(np.float32)
+def _missing(blocks: Sequence[Block], cache: EmbeddingCache) -> dict[str, str]:
+    """Passages the cache has never seen, by hash, each distinct text once."""
+    return {
+        key: text
+        for block in blocks
+        for text in block.passages
+        if (key := passage_hash(text)) not in cache
+    }

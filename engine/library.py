@@ -68,15 +68,26 @@ class Block:
         return hashlib.sha256(self.source.encode()).hexdigest()
 
     @property
-    def embedding_text(self) -> str:
-        """What the block says, for the model: placeholders become their variable's last word."""
-        text = f"{self.title}.\n{markdown.plain_text(self.nodes)}"
-        return _PLACEHOLDER.sub(lambda m: (m.group(1) or "").rsplit(".", 1)[-1], text)
+    def passages(self) -> tuple[str, ...]:
+        """What the block says, one statement at a time: its title, then each paragraph, list
+        item and table row. Matched one by one, a block that answers a need in one bullet is
+        not drowned by the rest of its text. Placeholders become their variable's last word."""
+        texts = (self.title, *markdown.lines(self.nodes))
+        return tuple(_neutral(t) for t in texts if t.strip())
 
     @property
     def text_hash(self) -> str:
-        """Key of the embedding cache: only a change to what the block says needs a new vector."""
-        return hashlib.sha256(self.embedding_text.encode()).hexdigest()
+        """Changes exactly when what the block says changes (not its tags, status or expiry)."""
+        return passage_hash("\n".join(self.passages))
+
+
+def passage_hash(text: str) -> str:
+    """Key of the embedding cache: a passage already embedded is never embedded again."""
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _neutral(text: str) -> str:
+    return " ".join(_PLACEHOLDER.sub(lambda m: (m.group(1) or "").rsplit(".", 1)[-1], text).split())
 
 
 @dataclass(frozen=True)

@@ -81,10 +81,11 @@ def spans_text(spans: Spans) -> str:
 
 def plain_text(nodes: tuple[Node, ...]) -> str:
     """The body's words without marks, one line per paragraph, item or table row."""
-    return "\n".join(_node_lines(nodes))
+    return "\n".join(lines(nodes))
 
 
-def _node_lines(nodes: tuple[Node, ...]) -> Iterator[str]:
+def lines(nodes: tuple[Node, ...]) -> Iterator[str]:
+    """Each paragraph, heading, quote, list item and table row as one line of plain text."""
     for node in nodes:
         if isinstance(node, ListBlock):
             yield from (spans_text(item.spans) for item in node.items)

@@ -1,8 +1,9 @@
 """Choosing a pitch's blocks: per slot the best eligible ones, why, and what is missing.
 
 A block's score adds three things, each bounded so no single one decides alone:
-- relevance: its cosine similarity to the need statement it answers best (plus a little of
-  its similarity to all of them, and to the prospect's profile words);
+- relevance: the cosine similarity of the block to the prospect's needs read as a whole, plus
+  that of its passage closest to any one need statement (plus a little of its similarity
+  to the prospect's profile words);
 - facet fit: a bonus for each facet that names the prospect's value, a larger penalty for
   each facet aimed only at other values; a facet the block leaves empty is neutral;
 - coherence: later slots lean towards blocks that support what earlier slots already said,
@@ -34,26 +35,28 @@ Scores = NDArray[np.float32]
 class Weights:
     """How the parts of a score are combined; the defaults are the product's behaviour."""
 
-    best_need: float = 0.75
-    mean_need: float = 0.25
+    needs_text: float = 0.5
+    best_passage: float = 0.5
     profile: float = 0.2
     facet_match: float = 0.1
     facet_mismatch: float = 0.4
     coherence: float = 0.15
     redundancy: float = 0.5
     # Above this similarity two blocks start to say the same thing.
-    redundancy_floor: float = 0.5
+    redundancy_floor: float = 0.7
     # A need is "answered" by a block at least this similar (all-MiniLM-L6-v2 cosine).
-    answered: float = 0.4
+    answered: float = 0.45
     alternatives: int = 3
 
 
 @dataclass(frozen=True)
 class Query:
-    """The prospect as the model sees it: each need statement and the profile's words."""
+    """The prospect as the model sees it: each need statement, the needs as one text, and the
+    profile's words (the last two absent when the profile has none)."""
 
     needs: tuple[str, ...]
     need_vectors: Vectors
+    needs_vector: Vectors | None = None
     profile_vector: Vectors | None = None
 
 
@@ -145,10 +148,12 @@ def select(
 
 
 def _fit(library: Library, table: BlockTable, prospect: Prospect, query: Query, w: Weights) -> _Fit:
-    need_scores = query.need_vectors @ table.vectors.T
+    need_scores = table.best_passage(query.need_vectors)
     relevance = np.zeros(len(table), dtype=np.float32)
     if len(query.needs):
-        relevance += w.best_need * need_scores.max(axis=0) + w.mean_need * need_scores.mean(axis=0)
+        relevance += w.best_passage * need_scores.max(axis=0)
+    if query.needs_vector is not None:
+        relevance += w.needs_text * (table.vectors @ query.needs_vector)
     if query.profile_vector is not None:
         relevance += w.profile * (table.vectors @ query.profile_vector)
     facets = np.zeros(len(table), dtype=np.float32)

@@ -24,13 +24,14 @@ class Selector:
         self.weights = weights or Weights()
 
     def query(self, prospect: Prospect) -> Query:
-        """One embedding call for the need statements and the profile words together."""
+        """One embedding call for the need statements, the whole needs text and the profile."""
         needs = split_needs(prospect.needs)
-        profile = self._profile_words(prospect)
-        vectors = self.embedder.encode_queries([*needs, profile] if profile else list(needs))
-        if profile:
-            return Query(needs, vectors[:-1], vectors[-1])
-        return Query(needs, vectors)
+        whole = [prospect.needs] if len(needs) > 1 else []
+        profile = [words] if (words := self._profile_words(prospect)) else []
+        vectors = self.embedder.encode_queries([*needs, *whole, *profile])
+        need_vectors = vectors[: len(needs)]
+        whole_vector = vectors[len(needs)] if whole else (need_vectors[0] if needs else None)
+        return Query(needs, need_vectors, whole_vector, vectors[-1] if profile else None)
 
     def select(self, prospect: Prospect, as_of: dt.date | None = None) -> Selection:
         library = self.indexed.library

@@ -45,9 +45,16 @@ class BlockTable:
     expires: NDArray[np.int64]
     facets: dict[str, FacetColumn]
     vectors: Vectors
+    # All blocks' passage vectors stacked in block order; block i owns the rows from
+    # passage_starts[i] to the next start (the layout np.maximum.reduceat works on).
+    passages: Vectors
+    passage_starts: NDArray[np.intp]
 
     @classmethod
-    def build(cls, blocks: Sequence[Block], vectors: Vectors) -> BlockTable:
+    def build(
+        cls, blocks: Sequence[Block], vectors: Vectors, passages: Sequence[Vectors] | None = None
+    ) -> BlockTable:
+        """Columns for these blocks; without passage vectors each block is its own passage."""
         n = len(blocks)
         facets: dict[str, FacetColumn] = {}
         for i, block in enumerate(blocks):
@@ -65,10 +72,21 @@ class BlockTable:
             ),
             facets=facets,
             vectors=vectors,
+            passages=np.concatenate(passages) if passages else vectors,
+            passage_starts=np.cumsum([0] + [len(p) for p in passages[:-1]]).astype(np.intp)
+            if passages
+            else np.arange(n, dtype=np.intp),
         )
 
     def __len__(self) -> int:
         return len(self.blocks)
+
+    def best_passage(self, queries: Vectors) -> Vectors:
+        """Per query and block: the similarity of the block's passage closest to the query."""
+        if not len(self):
+            return np.zeros((len(queries), 0), dtype=np.float32)
+        similarity = queries @ self.passages.T
+        return np.maximum.reduceat(similarity, self.passage_starts, axis=1)
 
     def facet(self, name: str) -> FacetColumn:
         """The column of a facet; one no block uses is absent everywhere."""

@@ -137,11 +137,14 @@ def test_body_is_parsed_once_into_structured_nodes(tmp_path: Path) -> None:
     ]
 
 
-def test_embedding_text_names_placeholders_by_their_variable(tmp_path: Path) -> None:
-    write_library(
-        tmp_path,
-        [{"id": "v", "slot": "value", "body": "Hello {{ contact.name | default('you') }}."}],
+def test_passages_are_title_paragraphs_items_and_rows_with_placeholders_named(
+    tmp_path: Path,
+) -> None:
+    body = (
+        "Hello {{ contact.name | default('you') }}.\n\n"
+        "- one\n- two\n\n| a | b |\n|---|---|\n| 1 | 2 |\n"
     )
-    block = load_library(tmp_path).block("v")
-    assert "{{" not in block.embedding_text
-    assert "Hello name." in block.embedding_text
+    block = {"id": "v", "slot": "value", "title": "Hi {{ prospect.company }}", "body": body}
+    write_library(tmp_path, [block])
+    loaded = load_library(tmp_path).block("v")
+    assert loaded.passages == ("Hi company", "Hello name.", "one", "two", "a | b", "1 | 2")
