@@ -25,3 +25,31 @@ def p50_ms(run: Callable[[], object], repeat: int) -> float:
         run()
         timings.append((time.perf_counter() - start) * 1000)
     return statistics.median(timings)
+
+
+def synthetic_library(root: Path, blocks: int, seed: int = 7) -> Path:
+    """A library of `blocks` blocks made from the fixtures' blocks: each copy gets its own id,
+    random tags and a marker in every passage, so no two passages share a cache entry."""
+    import random
+
+    import yaml
+
+    from engine import load_library
+
+    rng = random.Random(seed)
+    templates = [b for folder in fixture_sets() for b in load_library(folder / "library").blocks]
+    values = {
+        facet: sorted({v for b in templates for v in b.tags.get(facet, ())})
+        for facet in ("industry", "persona", "stage")
+    }
+    (root / "blocks").mkdir(parents=True, exist_ok=True)
+    source = fixture_sets()[0] / "library" / "message_map.yaml"
+    (root / "message_map.yaml").write_text(source.read_text())
+    for i in range(blocks):
+        template = rng.choice(templates)
+        tags = {f: [rng.choice(vs)] for f, vs in values.items() if vs and rng.random() < 0.4}
+        meta = {"id": f"b{i:05d}", "slot": template.slot, "title": f"{template.title} ({i})"}
+        meta |= {"status": "approved", "tags": tags}
+        body = "\n\n".join(f"{line} Ref {i}-{j}." for j, line in enumerate(template.passages[1:]))
+        (root / "blocks" / f"b{i:05d}.md").write_text(f"---\n{yaml.safe_dump(meta)}---\n{body}\n")
+    return root

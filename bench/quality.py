@@ -17,7 +17,9 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+# Run as a script, this folder would come first on sys.path and bench/select.py would shadow
+# the standard library's `select`: put the repository root there instead.
+sys.path[0] = str(Path(__file__).resolve().parent.parent)
 
 from bench.common import AS_OF, fixture_sets
 from engine import (

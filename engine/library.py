@@ -18,7 +18,7 @@ import yaml
 
 from engine import markdown
 from engine.errors import LibraryError, Problem
-from engine.frontmatter import FrontMatterError, split
+from engine.frontmatter import FrontMatterError, describe_yaml_error, split
 
 SLUG = re.compile(r"^[a-z0-9_-]+$")
 STATUSES = ("approved", "draft", "retired")
@@ -180,7 +180,7 @@ def _read_yaml(path: Path, problems: list[Problem]) -> dict[str, Any] | None:
         problems.append(Problem(str(path), "file", f"cannot be read: {exc}"))
         return None
     except yaml.YAMLError as exc:
-        problems.append(Problem(str(path), "file", f"invalid YAML: {exc}"))
+        problems.append(Problem(str(path), "file", describe_yaml_error(exc)))
         return None
     if not isinstance(data, dict):
         problems.append(Problem(str(path), "file", "must be a YAML mapping"))

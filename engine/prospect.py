@@ -11,6 +11,7 @@ from typing import Any
 import yaml
 
 from engine.errors import Problem, ProspectError
+from engine.frontmatter import describe_yaml_error
 from engine.library import SLUG
 
 SUFFIXES = (".yaml", ".yml", ".json")
@@ -90,8 +91,11 @@ def _load_file(path: Path, problems: list[Problem]) -> Prospect | None:
     except (OSError, UnicodeDecodeError) as exc:
         problems.append(Problem(where, "file", f"cannot be read: {exc}"))
         return None
-    except (json.JSONDecodeError, yaml.YAMLError) as exc:
-        problems.append(Problem(where, "file", f"is not valid {path.suffix[1:].upper()}: {exc}"))
+    except json.JSONDecodeError as exc:
+        problems.append(Problem(where, "file", f"invalid JSON at line {exc.lineno}: {exc.msg}"))
+        return None
+    except yaml.YAMLError as exc:
+        problems.append(Problem(where, "file", describe_yaml_error(exc)))
         return None
     return _prospect(data, where, problems)
 

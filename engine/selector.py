@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+import numpy as np
+
 from engine.eligibility import COMPETITOR
 from engine.embed import Embedder
 from engine.indexing import IndexedLibrary
@@ -24,13 +26,15 @@ class Selector:
         self.weights = weights or Weights()
 
     def query(self, prospect: Prospect) -> Query:
-        """One embedding call for the need statements, the whole needs text and the profile."""
+        """One embedding call for the need statements and the profile words, all short, so
+        the batch pads little. The needs read as a whole are the normalised mean of the
+        statements, as a block's vector is the mean of its passages."""
         needs = split_needs(prospect.needs)
-        whole = [prospect.needs] if len(needs) > 1 else []
         profile = [words] if (words := self._profile_words(prospect)) else []
-        vectors = self.embedder.encode_queries([*needs, *whole, *profile])
+        vectors = self.embedder.encode_queries([*needs, *profile])
         need_vectors = vectors[: len(needs)]
-        whole_vector = vectors[len(needs)] if whole else (need_vectors[0] if needs else None)
+        whole = need_vectors.mean(axis=0) if needs else None
+        whole_vector = whole / np.linalg.norm(whole) if whole is not None else None
         return Query(needs, need_vectors, whole_vector, vectors[-1] if profile else None)
 
     def select(self, prospect: Prospect, as_of: dt.date | None = None) -> Selection:
