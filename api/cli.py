@@ -7,6 +7,7 @@ import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import wraps
+from importlib.resources import as_file, files
 from pathlib import Path
 from typing import Annotated, Any, ParamSpec, TypeVar
 
@@ -28,6 +29,7 @@ from engine import (
     IndexedLibrary,
     InputError,
     PitchmapError,
+    Prospect,
     Selection,
     Selector,
     index_library,
@@ -104,7 +106,7 @@ def progress_bar(description: str) -> Iterator[Callable[[int, int], None]]:
 
 def indexed(library_dir: Path, settings: Settings) -> tuple[IndexedLibrary, Embedder]:
     library = load_library(library_dir)
-    embedder = Embedder(settings.model)
+    embedder = Embedder(settings.model, cache_dir=settings.data_dir, backend=settings.embedder)
     with progress_bar(f"embedding {library.name}") as advance:
         result = index_library(library, embedder, settings.data_dir, advance)
     return result, embedder
@@ -156,6 +158,45 @@ def print_selection(selection: Selection, result: IndexedLibrary) -> None:
         out.print(f"  gap: no eligible block for slot {gap}", highlight=False)
     for need in selection.unanswered_needs:
         out.print(f"  unanswered ({need.best_score:.2f}): {need.need}", highlight=False)
+
+
+HostOption = Annotated[str, typer.Option("--host", help="The address to listen on.")]
+PortOption = Annotated[int, typer.Option("--port", min=1, max=65535, help="The port.")]
+
+
+@app.command("serve")
+@reports_errors
+def serve_command(
+    library: Annotated[
+        Path | None, typer.Option("--library", help="The library to serve.", show_default=False)
+    ] = None,
+    host: HostOption = "127.0.0.1",
+    port: PortOption = 8000,
+) -> None:
+    """Start the web app and API on one library (indexed at start)."""
+    run_server(library, (), host, port)
+
+
+@app.command("demo")
+@reports_errors
+def demo_command(host: HostOption = "127.0.0.1", port: PortOption = 8000) -> None:
+    """Serve the packaged demo library, with its demo prospects one click away."""
+    root = files("fixtures") / "bastion"
+    with as_file(root) as folder:
+        run_server(folder / "library", tuple(load_prospects(folder / "prospects")), host, port)
+
+
+def run_server(library: Path | None, prospects: tuple[Prospect, ...], host: str, port: int) -> None:
+    import uvicorn
+
+    from api.app import create_app
+
+    settings = Settings.from_env()
+    err.print(f"indexing {library} ..." if library else "starting without a library")
+    application = create_app(settings, library, prospects)
+    shown = "localhost" if host in ("127.0.0.1", "0.0.0.0") else host
+    print(f"pitchmap is serving at http://{shown}:{port}/", flush=True)
+    uvicorn.run(application, host=host, port=port, log_level="warning")
 
 
 def main() -> Any:

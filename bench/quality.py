@@ -42,7 +42,7 @@ Scorer = Callable[[IndexedLibrary, Prospect], np.ndarray]
 def tag_scores(indexed: IndexedLibrary, prospect: Prospect) -> np.ndarray:
     table = indexed.table
     scores = np.zeros(len(table))
-    for name in indexed.library.facets():
+    for name in indexed.table.facets:
         values = prospect.facet(name)
         if values:
             column = table.facet(name)

@@ -9,20 +9,17 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Literal
 
 import numpy as np
 from numpy.typing import NDArray
 
+from engine.backends import Backend, OnnxBackend, TorchBackend, supports_onnx
 from engine.errors import ModelError
 from engine.files import write_atomic
-
-if TYPE_CHECKING:
-    from sentence_transformers import SentenceTransformer
 
 Vectors = NDArray[np.float32]
 Progress = Callable[[int, int], None]
@@ -39,12 +36,22 @@ def default_model_path() -> Path:
 
 
 class Embedder:
-    """Turns texts into L2-normalised vectors with a sentence-transformers model on the CPU."""
+    """Turns texts into L2-normalised vectors with a sentence-transformers model on the CPU.
 
-    def __init__(self, model_path: str | Path | None = None, device: str = "cpu") -> None:
+    With a cache folder, models that allow it run through ONNX (exported there once);
+    `backend="torch"` forces sentence-transformers.
+    """
+
+    def __init__(
+        self,
+        model_path: str | Path | None = None,
+        cache_dir: Path | None = None,
+        backend: Literal["auto", "onnx", "torch"] = "auto",
+    ) -> None:
         self.model_path = Path(model_path) if model_path else default_model_path()
-        self.device = device
-        self._model: SentenceTransformer | None = None
+        self.cache_dir = cache_dir
+        self.backend_name = backend
+        self._backend: Backend | None = None
         self._lock = threading.Lock()
 
     @property
@@ -61,27 +68,22 @@ class Embedder:
         return f"{self.model_path.name}-{digest.hexdigest()[:12]}"
 
     @property
-    def model(self) -> SentenceTransformer:
+    def backend(self) -> Backend:
         with self._lock:
-            if self._model is None:
-                self._model = self._load()
-            return self._model
+            if self._backend is None:
+                self._backend = self._load()
+            return self._backend
 
-    def _load(self) -> SentenceTransformer:
+    def _load(self) -> Backend:
         if not (self.model_path / "config.json").is_file():
             raise ModelError(f"no sentence-transformers model at {self.model_path}")
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-        from sentence_transformers import SentenceTransformer
-        from transformers.utils import logging as transformers_logging
-
-        transformers_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
-        transformers_logging.set_verbosity_error()  # type: ignore[no-untyped-call]
-
-        try:
-            return SentenceTransformer(str(self.model_path), device=self.device)
-        except Exception as exc:
-            raise ModelError(f"cannot load the model at {self.model_path}: {exc}") from exc
+        onnx_ok = self.cache_dir is not None and supports_onnx(self.model_path)
+        if self.backend_name == "onnx" and not onnx_ok:
+            raise ModelError(f"the model at {self.model_path} cannot run through ONNX here")
+        if self.backend_name == "torch" or not onnx_ok:
+            return TorchBackend(self.model_path)
+        assert self.cache_dir is not None
+        return OnnxBackend(self.model_path, self.cache_dir / "onnx" / f"{self.key}.onnx")
 
     @property
     def dimension(self) -> int:
@@ -100,7 +102,7 @@ class Embedder:
         order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
         for start in range(0, len(order), CHUNK):
             rows = order[start : start + CHUNK]
-            out[rows] = self._encode_batch([texts[i] for i in rows])
+            out[rows] = self.backend.encode([texts[i] for i in rows], BATCH)
             if on_progress is not None:
                 on_progress(min(start + CHUNK, len(order)), len(order))
         return out
@@ -109,13 +111,7 @@ class Embedder:
         """Embed a few short texts (a prospect's needs) in one call, without a progress bar."""
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
-        return self._encode_batch(list(texts))
-
-    def _encode_batch(self, texts: list[str]) -> Vectors:
-        vectors: Any = self.model.encode(
-            texts, batch_size=BATCH, normalize_embeddings=True, convert_to_numpy=True
-        )
-        return np.asarray(vectors, dtype=np.float32)
+        return self.backend.encode(list(texts), BATCH)
 
 
 class EmbeddingCache:

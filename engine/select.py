@@ -40,6 +40,7 @@ class Weights:
     profile: float = 0.2
     facet_match: float = 0.1
     facet_mismatch: float = 0.4
+    standing_power: float = 1.0
     coherence: float = 0.15
     redundancy: float = 0.5
     # Above this similarity two blocks start to say the same thing.
@@ -106,7 +107,8 @@ class _Fit:
     """Per block: the score parts that selection compares and the `why` explains."""
 
     relevance: Scores
-    facets: Scores
+    matches: Scores
+    mismatches: Scores
     matched: dict[str, NDArray[np.bool_]]
     mismatched: dict[str, NDArray[np.bool_]]
     values: dict[str, tuple[str, ...]]
@@ -125,7 +127,6 @@ def select(
     w = weights or Weights()
     allowed = eligible(table, prospect, as_of)
     fit = _fit(library, table, prospect, query, w)
-    base = fit.relevance + fit.facets
     sections: list[Section] = []
     gaps: list[str] = []
     alternatives: dict[str, tuple[Alternative, ...]] = {}
@@ -135,7 +136,9 @@ def select(
         if not len(candidates):
             gaps.append(slot.id)
             continue
-        scores = base[candidates] + w.coherence * _support(table, candidates, chosen)
+        scores = _slot_scores(fit, candidates, w) + w.coherence * _support(
+            table, candidates, chosen
+        )
         picks = _diverse_top(table, candidates, scores, slot.count, w)
         for pick in picks:
             why = _why(table, query, fit, candidates[pick], chosen, w)
@@ -156,17 +159,30 @@ def _fit(library: Library, table: BlockTable, prospect: Prospect, query: Query, 
         relevance += w.needs_text * (table.vectors @ query.needs_vector)
     if query.profile_vector is not None:
         relevance += w.profile * (table.vectors @ query.profile_vector)
-    facets = np.zeros(len(table), dtype=np.float32)
+    matches = np.zeros(len(table), dtype=np.float32)
+    mismatches = np.zeros(len(table), dtype=np.float32)
     matched: dict[str, NDArray[np.bool_]] = {}
     mismatched: dict[str, NDArray[np.bool_]] = {}
-    values = {name: prospect.facet(name) for name in library.facets() if prospect.facet(name)}
+    values = {name: prospect.facet(name) for name in sorted(table.facets) if prospect.facet(name)}
     for name, wanted in values.items():
         column = table.facet(name)
         named = column.naming(wanted)
         matched[name] = column.present & named
         mismatched[name] = column.present & ~named
-        facets += w.facet_match * matched[name] - w.facet_mismatch * mismatched[name]
-    return _Fit(relevance, facets, matched, mismatched, values, need_scores)
+        matches += matched[name]
+        mismatches += mismatched[name]
+    return _Fit(relevance, matches, mismatches, matched, mismatched, values, need_scores)
+
+
+def _slot_scores(fit: _Fit, candidates: NDArray[np.intp], w: Weights) -> Scores:
+    """Relevance plus facet fit. A facet match earns its bonus in proportion to how relevant
+    the block is among the slot's candidates: a block aimed at the prospect's industry that
+    says nothing about their needs must not beat a generic one that answers them."""
+    relevance = fit.relevance[candidates]
+    span = float(relevance.max() - relevance.min())
+    standing = (relevance - relevance.min()) / span if span > 0 else np.ones_like(relevance)
+    bonus = w.facet_match * fit.matches[candidates] * standing**w.standing_power
+    return relevance + bonus - w.facet_mismatch * fit.mismatches[candidates]
 
 
 def _support(table: BlockTable, candidates: NDArray[np.intp], chosen: list[int]) -> Scores:

@@ -11,8 +11,9 @@ from engine import Embedder
 
 
 @pytest.fixture(scope="session")
-def embedder() -> Iterator[Embedder]:
-    model = Embedder()
+def embedder(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Embedder]:
+    """The product's embedder: the packaged model through ONNX, exported once per session."""
+    model = Embedder(cache_dir=tmp_path_factory.mktemp("models"))
     model.encode_queries(["warm up"])
     yield model
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from engine import Embedder, index_library, load_library
+from engine import Embedder, ModelError, index_library, load_library
 from engine.index import BlockIndex
 from tests.factories import write_block, write_library
 
@@ -116,3 +116,14 @@ def test_vectors_are_unit_length_and_rows_follow_input_order(embedder: Embedder)
     assert np.allclose(np.linalg.norm(together, axis=1), 1.0, atol=1e-5)
     alone = embedder.encode_queries([texts[1]])[0]
     assert float(together[1] @ alone) > 0.999
+
+
+def test_onnx_and_sentence_transformers_give_the_same_vectors(embedder: Embedder) -> None:
+    texts = ["We lose two weeks every quarter-end.", "short", "Ransomware hit a hospital " * 40]
+    torch_vectors = Embedder(backend="torch").encode(texts)
+    np.testing.assert_allclose(embedder.encode(texts), torch_vectors, atol=1e-5)
+
+
+def test_a_missing_model_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(ModelError, match="no sentence-transformers model"):
+        Embedder(tmp_path / "nowhere").encode_queries(["x"])

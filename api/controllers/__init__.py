@@ -1,0 +1,1 @@
+"""One controller per resource; each stays thin and leaves the logic to the engine."""

@@ -1,0 +1,79 @@
+"""Selections: the best eligible blocks per slot for a prospect, as JSON and as a page."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from litestar import Controller, MediaType, Response, get, post
+from litestar.di import NamedDependency
+from litestar.exceptions import NotFoundException
+from litestar.params import FromPath, JSONBody, URLEncodedBody
+
+from api.errors import NoLibraryError, bad_field
+from api.pages import render
+from api.state import Workspace
+from engine import Prospect, Selection, Selector, parse_prospect
+
+
+def _selector(workspace: NamedDependency[Workspace]) -> Selector:
+    if workspace.selector is None:
+        raise NoLibraryError
+    return workspace.selector
+
+
+def _as_of(value: object) -> dt.date:
+    if value is None or value == "":
+        return dt.date.today()
+    try:
+        return dt.date.fromisoformat(str(value))
+    except ValueError:
+        raise bad_field("as_of", f"{value!r} is not a date (YYYY-MM-DD)") from None
+
+
+class SelectionController(Controller):
+    @post("/api/select", status_code=200, summary="Select the blocks of every slot for a prospect")
+    async def select_json(
+        self, data: JSONBody[dict[str, Any]], workspace: NamedDependency[Workspace]
+    ) -> dict[str, Any]:
+        """Body: {"prospect": {<profile, contract section 2>}, "as_of": "YYYY-MM-DD"?}.
+        Answers the same JSON object as `pitchmap select --json` prints for one prospect."""
+        selector = _selector(workspace)
+        prospect = parse_prospect(data.get("prospect"), where="prospect")
+        return selector.select(prospect, _as_of(data.get("as_of"))).to_dict()
+
+    @post("/select", media_type=MediaType.HTML, include_in_schema=False)
+    async def select_form(
+        self,
+        data: URLEncodedBody[dict[str, str]],
+        workspace: NamedDependency[Workspace],
+    ) -> Response[str]:
+        selector = _selector(workspace)
+        fields = {k: v.strip() for k, v in data.items() if isinstance(v, str) and v.strip()}
+        profile = {"id": "p-form", **fields}
+        return self._page(selector, parse_prospect(profile, where="form"), dt.date.today())
+
+    @get("/prospects/{prospect_id:str}", media_type=MediaType.HTML, include_in_schema=False)
+    async def demo_prospect(
+        self, prospect_id: FromPath[str], workspace: NamedDependency[Workspace]
+    ) -> Response[str]:
+        selector = _selector(workspace)
+        prospect = next((p for p in workspace.prospects if p.id == prospect_id), None)
+        if prospect is None:
+            raise NotFoundException(f"no demo prospect {prospect_id!r}")
+        return self._page(selector, prospect, dt.date.today())
+
+    def _page(self, selector: Selector, prospect: Prospect, as_of: dt.date) -> Response[str]:
+        selection: Selection = selector.select(prospect, as_of)
+        library = selector.indexed.library
+        facets = {f: ", ".join(prospect.facet(f)) for f in library.facets() if prospect.facet(f)}
+        return render(
+            "selection.html",
+            library=library,
+            prospect=prospect,
+            selection=selection,
+            as_of=as_of.isoformat(),
+            facets=facets,
+            titles={b.id: b.title for b in library.blocks},
+            slot_titles={s.id: s.title for s in library.slots},
+        )

@@ -1,0 +1,98 @@
+"""The web app and the selection API on a real library with the real model."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from litestar.testing import TestClient
+
+from api.app import create_app
+from api.settings import Settings
+from engine import parse_prospect
+from tests.factories import write_library
+
+pytestmark = pytest.mark.slow
+
+BLOCKS = [
+    {"id": "v-fuel", "slot": "value", "title": "Cut diesel spend", "body": "Idle alerts cut fuel."},
+    {"id": "v-safety", "slot": "value", "title": "Safer drivers", "body": "Coach harsh braking."},
+    {"id": "p-fleet", "slot": "proof", "title": "Acme <b>saved</b>", "body": "12% less diesel."},
+]
+
+
+@pytest.fixture(scope="module")
+def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:  # type: ignore[type-arg]
+    root = tmp_path_factory.mktemp("app")
+    library = write_library(root / "lib", BLOCKS)
+    demo = (parse_prospect({"id": "p-demo", "company": "Demo Freight", "needs": "Diesel costs."}),)
+    settings = Settings(data_dir=root / "data")
+    with TestClient(create_app(settings, library, demo)) as test_client:
+        yield test_client
+
+
+def test_select_answers_the_cli_json_shape(client: TestClient) -> None:  # type: ignore[type-arg]
+    body = {"prospect": {"id": "p-1", "company": "Northwind", "needs": "Diesel is too expensive."}}
+    response = client.post("/api/select", json={**body, "as_of": "2026-11-24"})
+    assert response.status_code == 200
+    data = response.json()
+    assert set(data) == {"prospect", "sections", "gaps", "unanswered_needs", "alternatives"}
+    assert data["gaps"] == ["opening"]
+    assert [s["slot"] for s in data["sections"]] == ["value", "value", "proof"]
+    assert data["sections"][0]["block_id"] == "v-fuel"
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"prospect": {"id": "p-1"}}, "company"),
+        ({"prospect": {"id": "Bad Id", "company": "X"}}, "id"),
+        ({"prospect": {"id": "p-1", "company": "X"}, "as_of": "2026-02-30"}, "as_of"),
+        ({"prospect": "nope"}, "file"),
+        ({}, "file"),
+    ],
+)
+def test_bad_input_is_a_400_naming_the_field(client: TestClient, body: object, field: str) -> None:  # type: ignore[type-arg]
+    response = client.post("/api/select", json=body)
+    assert response.status_code == 400
+    assert field in [p["field"] for p in response.json()["problems"]]
+
+
+def test_a_body_that_is_not_json_is_a_400(client: TestClient) -> None:  # type: ignore[type-arg]
+    response = client.post(
+        "/api/select", content=b"{not json", headers={"content-type": "application/json"}
+    )
+    assert response.status_code == 400
+
+
+def test_pages_list_demo_prospects_and_escape_block_text(client: TestClient) -> None:  # type: ignore[type-arg]
+    home = client.get("/")
+    assert home.status_code == 200
+    assert 'href="/prospects/p-demo"' in home.text
+    page = client.get("/prospects/p-demo")
+    assert page.status_code == 200
+    assert "Cut diesel spend" in page.text
+    assert "Acme &lt;b&gt;saved&lt;/b&gt;" in page.text
+    assert client.get("/prospects/p-nobody").status_code == 404
+
+
+def test_the_form_selects_for_a_new_prospect(client: TestClient) -> None:  # type: ignore[type-arg]
+    form = {"company": "<script>x</script> Haulage", "needs": "Drivers brake too hard."}
+    page = client.post("/select", data=form)
+    assert page.status_code == 200
+    assert "&lt;script&gt;x&lt;/script&gt; Haulage" in page.text
+    assert "<script>x" not in page.text
+    assert "Safer drivers" in page.text
+
+
+def test_without_a_library_selection_is_a_409(tmp_path: Path) -> None:
+    with TestClient(create_app(Settings(data_dir=tmp_path))) as bare:
+        response = bare.post("/api/select", json={"prospect": {"id": "p", "company": "X"}})
+    assert response.status_code == 409
+    assert "no library" in response.json()["detail"]
+
+
+def test_openapi_schema_is_published(client: TestClient) -> None:  # type: ignore[type-arg]
+    schema = client.get("/schema/openapi.json").json()
+    assert "/api/select" in schema["paths"]
