@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+from functools import lru_cache
 
 import numpy as np
 from threadpoolctl import threadpool_limits
 
 from engine.eligibility import COMPETITOR
-from engine.embed import Embedder
+from engine.embed import Embedder, Vectors
 from engine.indexing import IndexedLibrary
 from engine.needs import split_needs
 from engine.prospect import Prospect
@@ -27,16 +28,22 @@ class Selector:
         self.weights = weights or Weights()
 
     def query(self, prospect: Prospect) -> Query:
-        """One embedding call for the need statements and the profile words, all short, so
-        the batch pads little. The needs read as a whole are the normalised mean of the
-        statements, as a block's vector is the mean of its passages."""
+        """One embedding call for the need statements, all short, so the batch pads little.
+        The needs read as a whole are the normalised mean of the statements, as a block's
+        vector is the mean of its passages."""
         needs = split_needs(prospect.needs)
-        profile = [words] if (words := self._profile_words(prospect)) else []
-        vectors = self.embedder.encode_queries([*needs, *profile])
-        need_vectors = vectors[: len(needs)]
+        need_vectors = self.embedder.encode_queries(needs)
         whole = need_vectors.mean(axis=0) if needs else None
         whole_vector = whole / np.linalg.norm(whole) if whole is not None else None
-        return Query(needs, need_vectors, whole_vector, vectors[-1] if profile else None)
+        words = self._profile_words(prospect)
+        profile = self._profile_vector(words) if words else None
+        return Query(needs, need_vectors, whole_vector, profile)
+
+    @lru_cache(maxsize=1024)  # noqa: B019 (one selector lives as long as its library)
+    def _profile_vector(self, words: str) -> Vectors:
+        """Profiles repeat (a few industries times a few personas): embed each once."""
+        vector: Vectors = self.embedder.encode_queries([words])[0]
+        return vector
 
     def select(self, prospect: Prospect, as_of: dt.date | None = None) -> Selection:
         query = self.query(prospect)

@@ -45,10 +45,14 @@ class BlockTable:
     expires: NDArray[np.int64]
     facets: dict[str, FacetColumn]
     vectors: Vectors
+    # The same vectors transposed and contiguous: `queries @ columns` reads the matrix in
+    # order, measured 1.4x faster than `vectors @ queries.T` for a prospect's few queries.
+    columns: Vectors
     # All blocks' passage vectors stacked in block order; block i owns the rows from
     # passage_starts[i] to the next start (the layout np.maximum.reduceat works on).
     passages: Vectors
     passage_starts: NDArray[np.intp]
+    slot_rows: dict[str, NDArray[np.intp]]
 
     @classmethod
     def build(
@@ -72,23 +76,40 @@ class BlockTable:
             ),
             facets=facets,
             vectors=vectors,
+            columns=np.ascontiguousarray(vectors.T),
             passages=np.concatenate(passages) if passages else vectors,
             passage_starts=np.cumsum([0] + [len(p) for p in passages[:-1]]).astype(np.intp)
             if passages
             else np.arange(n, dtype=np.intp),
+            slot_rows=_rows_by_slot(blocks),
         )
 
     def __len__(self) -> int:
         return len(self.blocks)
 
-    def best_passage(self, queries: Vectors) -> Vectors:
-        """Per query and block: the similarity of the block's passage closest to the query."""
-        if not len(self):
+    def best_passage(self, queries: Vectors, rows: NDArray[np.intp]) -> Vectors:
+        """Per query and block of `rows`: the similarity of its passage closest to the query.
+
+        Only the given blocks' passages are read: at 10,000 blocks the passage matrix is
+        ~90 MB, and reading it all for every prospect would take most of the time budget.
+        """
+        if not len(rows):
             return np.zeros((len(queries), 0), dtype=np.float32)
-        similarity = queries @ self.passages.T
-        return np.maximum.reduceat(similarity, self.passage_starts, axis=1)
+        ends = np.append(self.passage_starts[1:], len(self.passages))
+        starts, lengths = self.passage_starts[rows], ends[rows] - self.passage_starts[rows]
+        offsets = np.cumsum(lengths) - lengths
+        index = np.arange(lengths.sum()) - np.repeat(offsets - starts, lengths)
+        similarity = queries @ self.passages[index].T
+        return np.maximum.reduceat(similarity, offsets, axis=1)
 
     def facet(self, name: str) -> FacetColumn:
         """The column of a facet; one no block uses is absent everywhere."""
         empty = np.zeros(len(self), dtype=bool)
         return self.facets.get(name, FacetColumn(empty, {}))
+
+
+def _rows_by_slot(blocks: Sequence[Block]) -> dict[str, NDArray[np.intp]]:
+    rows: dict[str, list[int]] = {}
+    for i, block in enumerate(blocks):
+        rows.setdefault(block.slot, []).append(i)
+    return {slot: np.array(r, dtype=np.intp) for slot, r in rows.items()}
