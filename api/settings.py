@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, cast
 
+from engine import PitchmapError
+
 EmbedderBackend = Literal["auto", "onnx", "torch"]
 
 
@@ -38,5 +40,5 @@ def _backend(value: str) -> EmbedderBackend:
     return cast(EmbedderBackend, value)
 
 
-class SettingsError(ValueError):
+class SettingsError(PitchmapError):
     """An environment variable that pitchmap cannot use; the message names it."""

@@ -57,12 +57,20 @@ class ListBlock:
 
 
 @dataclass(frozen=True)
+class Image:
+    """A picture on its own line: `src` is relative to the library's `assets/` folder."""
+
+    src: str
+    alt: str
+
+
+@dataclass(frozen=True)
 class Table:
     header: tuple[Spans, ...]
     rows: tuple[tuple[Spans, ...], ...]
 
 
-Node = Paragraph | Heading | Quote | ListBlock | Table
+Node = Paragraph | Heading | Quote | ListBlock | Table | Image
 
 
 @lru_cache(maxsize=1)
@@ -92,6 +100,9 @@ def lines(nodes: tuple[Node, ...]) -> Iterator[str]:
         elif isinstance(node, Table):
             for row in (node.header, *node.rows):
                 yield " | ".join(spans_text(cell) for cell in row)
+        elif isinstance(node, Image):
+            if node.alt:
+                yield node.alt
         else:
             yield spans_text(node.spans)
 
@@ -114,7 +125,7 @@ class _Reader:
     def _node(self, token: Token) -> Node | None:
         kind = token.type
         if kind == "paragraph_open":
-            return Paragraph(self._inline_until("paragraph_close"))
+            return self._image() or Paragraph(self._inline_until("paragraph_close"))
         if kind == "heading_open":
             return Heading(int(token.tag[1]), self._inline_until("heading_close"))
         if kind == "blockquote_open":
@@ -126,6 +137,16 @@ class _Reader:
         if kind in ("fence", "code_block", "html_block"):
             return Paragraph((Span(token.content.strip()),))
         return None
+
+    def _image(self) -> Image | None:
+        """A paragraph that holds nothing but one image becomes an Image node."""
+        inline = self.tokens[self.pos]
+        children = inline.children or []
+        if inline.type != "inline" or len(children) != 1 or children[0].type != "image":
+            return None
+        self.pos += 2  # the inline token and paragraph_close
+        image = children[0]
+        return Image(str(image.attrs.get("src", "")), image.content)
 
     def _inline_until(self, closing: str) -> Spans:
         spans: list[Span] = []

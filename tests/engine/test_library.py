@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from engine import LibraryError, load_library
-from engine.markdown import ListBlock, Paragraph, Table
+from engine.markdown import Image, ListBlock, Paragraph, Table
 from tests.factories import write_block, write_library
 
 
@@ -148,3 +148,11 @@ def test_passages_are_title_paragraphs_items_and_rows_with_placeholders_named(
     write_library(tmp_path, [block])
     loaded = load_library(tmp_path).block("v")
     assert loaded.passages == ("Hi company", "Hello name.", "one", "two", "a | b", "1 | 2")
+
+
+def test_an_image_alone_in_its_paragraph_becomes_an_image_node(tmp_path: Path) -> None:
+    body = "Intro.\n\n![Fleet map](maps/fleet.png)\n\nText with ![inline](x.png) picture.\n"
+    write_library(tmp_path, [{"id": "v", "slot": "value", "body": body}])
+    nodes = load_library(tmp_path).block("v").nodes
+    assert nodes[1] == Image("maps/fleet.png", "Fleet map")
+    assert isinstance(nodes[2], Paragraph)
