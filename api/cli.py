@@ -29,6 +29,7 @@ from engine import (
     IndexedLibrary,
     InputError,
     PitchmapError,
+    Problem,
     Prospect,
     Selection,
     Selector,
@@ -36,6 +37,8 @@ from engine import (
     load_library,
     load_prospects,
 )
+from engine.assemble import AssembledDocument, Rep, assemble, render_html
+from engine.files import write_atomic
 
 app = typer.Typer(
     help="pitchmap: the right content blocks for every prospect, and what they read.",
@@ -158,6 +161,104 @@ def print_selection(selection: Selection, result: IndexedLibrary) -> None:
         out.print(f"  gap: no eligible block for slot {gap}", highlight=False)
     for need in selection.unanswered_needs:
         out.print(f"  unanswered ({need.best_score:.2f}): {need.need}", highlight=False)
+
+
+# The file each format is written to, in the folder of its prospect (contract §3).
+FILE_NAMES = {"pptx": "deck.pptx", "docx": "proposal.docx", "html": "index.html"}
+Renderer = Callable[[AssembledDocument], bytes]
+
+
+@app.command("assemble")
+@reports_errors
+def assemble_command(
+    library: LibraryOption,
+    prospects: ProspectsOption,
+    out_dir: Annotated[
+        Path,
+        typer.Option("--out", help="Where each prospect's folder is written.", show_default=False),
+    ],
+    as_of: AsOfOption = None,
+    formats: Annotated[
+        str, typer.Option("--format", help="Comma-separated: pptx, docx, html.")
+    ] = "pptx,docx,html",
+    rep_name: Annotated[
+        str | None, typer.Option("--rep-name", help="rep.name (default PITCHMAP_REP_NAME).")
+    ] = None,
+    rep_email: Annotated[
+        str | None, typer.Option("--rep-email", help="rep.email (default PITCHMAP_REP_EMAIL).")
+    ] = None,
+) -> None:
+    """Write each prospect's deck, proposal and web page under OUT/<prospect id>/.
+
+    Nothing is written unless every document of every prospect could be built.
+    """
+    date = parse_as_of(as_of)
+    renderers = {name: renderer(name) for name in parse_formats(formats)}
+    settings = Settings.from_env()
+    rep = Rep(name=rep_name or settings.rep_name, email=rep_email or settings.rep_email)
+    profiles = load_prospects(prospects)
+    result, embedder = indexed(library, settings)
+    documents = assemble_all(Selector(result, embedder), profiles, date, rep)
+    files: list[tuple[Path, bytes]] = []
+    with progress_bar("rendering") as advance:
+        for done, document in enumerate(documents, 1):
+            folder = out_dir / document.prospect.id
+            files.extend(
+                (folder / FILE_NAMES[n], render(document)) for n, render in renderers.items()
+            )
+            advance(done, len(documents))
+    for path, content in files:
+        write_file(path, content)
+        print(path, flush=True)
+
+
+def parse_formats(value: str) -> tuple[str, ...]:
+    names = tuple(dict.fromkeys(n.strip().lower() for n in value.split(",") if n.strip()))
+    unknown = [n for n in names if n not in FILE_NAMES]
+    if unknown or not names:
+        named = ", ".join(repr(n) for n in unknown) or "nothing"
+        message = f"{named}: each format must be one of {', '.join(FILE_NAMES)}"
+        raise typer.BadParameter(message, param_hint="--format")
+    return names
+
+
+def renderer(name: str) -> Renderer:
+    """Imported on first use, so python-pptx and python-docx load only for their formats."""
+    if name == "pptx":
+        from engine.assemble.pptx import render_deck
+
+        deck: Renderer = render_deck
+        return deck
+    if name == "docx":
+        from engine.assemble.docx import render_proposal
+
+        proposal: Renderer = render_proposal
+        return proposal
+    return lambda document: render_html(document).encode("utf-8")
+
+
+def write_file(path: Path, content: bytes) -> None:
+    write_atomic(path, lambda file: file.write(content))
+
+
+def assemble_all(
+    selector: Selector, profiles: list[Prospect], date: dt.date, rep: Rep
+) -> list[AssembledDocument]:
+    """Every prospect's document, or one InputError with every problem of every prospect."""
+    library = selector.indexed.library
+    documents: list[AssembledDocument] = []
+    problems: set[Problem] = set()
+    with progress_bar("assembling") as advance:
+        for done, prospect in enumerate(profiles, 1):
+            try:
+                selection = selector.select(prospect, date)
+                documents.append(assemble(library, selection, prospect, date, rep))
+            except InputError as exc:
+                problems.update(exc.problems)
+            advance(done, len(profiles))
+    if problems:
+        raise InputError(sorted(problems))
+    return documents
 
 
 HostOption = Annotated[str, typer.Option("--host", help="The address to listen on.")]

@@ -127,3 +127,14 @@ def test_onnx_and_sentence_transformers_give_the_same_vectors(embedder: Embedder
 def test_a_missing_model_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(ModelError, match="no sentence-transformers model"):
         Embedder(tmp_path / "nowhere").encode_queries(["x"])
+
+
+def test_written_files_follow_the_umask_not_mkstemps_private_mode(tmp_path: Path) -> None:
+    import os
+
+    from engine.files import write_atomic
+
+    write_atomic(tmp_path / "out.bin", lambda file: file.write(b"x"))
+    current = os.umask(0)
+    os.umask(current)
+    assert (tmp_path / "out.bin").stat().st_mode & 0o777 == 0o666 & ~current

@@ -1,0 +1,182 @@
+"""The assembled document as one self-contained web page, readable on a phone or a desk.
+
+The page is sent to prospects, so it must be safe to open and must not phone home: every
+text is escaped by the template (autoescape), only http, https and mailto links survive,
+and images are embedded as data: URIs, and only real PNG, JPEG, GIF or WebP files from inside
+the library's own assets folder. The stylesheet is inlined, so the page requests nothing.
+"""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+from jinja2 import Environment, PackageLoader, StrictUndefined
+
+from engine.assemble.document import AssembledDocument, AssembledSection
+from engine.assemble.safety import safe_href
+from engine.markdown import (
+    Heading,
+    Image,
+    ListBlock,
+    ListItem,
+    Node,
+    Paragraph,
+    Quote,
+    Spans,
+    Table,
+)
+
+MAX_IMAGE_BYTES = 5 * 1024 * 1024
+# Decided by the file's first bytes, not its name: a renamed SVG or HTML file is not an image.
+_IMAGE_SIGNATURES = (
+    (b"\x89PNG\r\n\x1a\n", "image/png"),
+    (b"\xff\xd8\xff", "image/jpeg"),
+    (b"GIF87a", "image/gif"),
+    (b"GIF89a", "image/gif"),
+)
+
+
+@dataclass(frozen=True)
+class _Item:
+    """A list item with the items nested under it, as HTML lists need them."""
+
+    spans: Spans
+    children: tuple[_Item, ...] = ()
+
+
+@dataclass(frozen=True)
+class _List:
+    ordered: bool
+    items: tuple[_Item, ...]
+
+
+@dataclass(frozen=True)
+class _Picture:
+    uri: str
+    alt: str
+
+
+@dataclass(frozen=True)
+class _Part:
+    """One piece of a section's body, tagged with its kind so the template can lay it out."""
+
+    kind: str  # paragraph | heading | quote | list | table | picture
+    node: Paragraph | Heading | Quote | Table | _List | _Picture
+
+
+@dataclass(frozen=True)
+class _SectionView:
+    section: AssembledSection
+    parts: tuple[_Part, ...]
+
+
+def render_html(doc: AssembledDocument) -> str:
+    """The whole page as text; it needs no other file to display."""
+    sections = [_SectionView(s, _parts(s.nodes, doc.assets)) for s in doc.sections]
+    date = doc.as_of
+    return (
+        _environment()
+        .get_template("document.html")
+        .render(doc=doc, sections=sections, date=f"{date.day} {date:%B} {date.year}")
+    )
+
+
+@lru_cache(maxsize=1)
+def _environment() -> Environment:
+    return Environment(
+        loader=PackageLoader("templates", "web"),
+        autoescape=True,
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+
+
+def _parts(body: Sequence[Node], assets: Path | None) -> tuple[_Part, ...]:
+    parts: list[_Part] = []
+    for node in body:
+        if isinstance(node, Paragraph | Heading | Quote):
+            kind = type(node).__name__.lower()
+            parts.append(_Part(kind, dataclasses.replace(node, spans=_links(node.spans))))
+        elif isinstance(node, ListBlock):
+            parts.append(_Part("list", _List(node.ordered, _nest(node.items))))
+        elif isinstance(node, Table):
+            parts.append(_Part("table", _table(node)))
+        else:
+            uri = _image_uri(node, assets)
+            if uri is not None:
+                parts.append(_Part("picture", _Picture(uri, node.alt)))
+    return tuple(parts)
+
+
+def _links(spans: Spans) -> Spans:
+    """Keep a link only when it leads to a web page or a mail address (the same rule as the
+    deck's and the proposal's); others become plain text."""
+    return tuple(dataclasses.replace(s, href=safe_href(s.href)) for s in spans)
+
+
+def _nest(items: Sequence[ListItem]) -> tuple[_Item, ...]:
+    """Markdown's flat items with levels, back into the nesting HTML lists need: an item
+    owns the items after it that sit deeper than it does."""
+    nested: list[_Item] = []
+    start = 0
+    while start < len(items):
+        end = start + 1
+        while end < len(items) and items[end].level > items[start].level:
+            end += 1
+        nested.append(_Item(_links(items[start].spans), _nest(items[start + 1 : end])))
+        start = end
+    return tuple(nested)
+
+
+def _table(table: Table) -> Table:
+    header = tuple(_links(cell) for cell in table.header)
+    rows = tuple(tuple(_links(cell) for cell in row) for row in table.rows)
+    return Table(header, rows)
+
+
+def _image_uri(image: Image, assets: Path | None) -> str | None:
+    """A data: URI for an image inside the assets folder, or None: then nothing is shown."""
+    path = _asset_path(image.src, assets)
+    if path is None:
+        return None
+    try:
+        with path.open("rb") as file:
+            content = file.read(MAX_IMAGE_BYTES + 1)
+    except OSError:
+        return None
+    if len(content) > MAX_IMAGE_BYTES:
+        return None
+    kind = next((t for magic, t in _IMAGE_SIGNATURES if content.startswith(magic)), None)
+    if kind is None and content[:4] == b"RIFF" and content[8:12] == b"WEBP":
+        kind = "image/webp"
+    if kind is None:
+        return None
+    return f"data:{kind};base64,{base64.b64encode(content).decode('ascii')}"
+
+
+def _asset_path(src: str, assets: Path | None) -> Path | None:
+    """The file `src` names, relative to the assets folder and resolved (symbolic links
+    included) to a file still inside it; never a URL, an absolute path or a way out."""
+    if assets is None or not src:
+        return None
+    parts = urlsplit(src)
+    if parts.scheme or parts.netloc or parts.query or parts.fragment:
+        return None
+    relative = unquote(parts.path)  # the Markdown parser percent-encodes link targets
+    if not relative or relative.startswith(("/", "\\")) or "\\" in relative or "\0" in relative:
+        return None
+    root = assets.resolve()
+    try:
+        path = (root / relative).resolve()
+    except (OSError, RuntimeError):  # a symbolic link loop
+        return None
+    if not path.is_relative_to(root) or not path.is_file():
+        return None
+    return path

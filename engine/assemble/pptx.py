@@ -1,0 +1,335 @@
+"""The deck: an assembled document laid out on the named slide layouts of one brand master.
+
+Slides are built from the master's layouts rather than copied from other files (python-pptx
+cannot copy slides between presentations), so a customer's own master works unchanged as
+long as it names its layouts as `masters.REQUIRED_LAYOUTS` does. Each block gets the layout
+its shape asks for; text is sized to fit, and what cannot fit continues on "(cont.)" slides.
+"""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from lxml import etree
+from pptx import Presentation
+from pptx.exc import PackageNotFoundError
+from pptx.oxml.ns import qn
+from pptx.presentation import Presentation as PresentationType
+from pptx.shapes.autoshape import Shape
+from pptx.slide import Slide, SlideLayout
+from pptx.util import Emu
+
+from engine.assemble import pptx_shapes
+from engine.assemble.document import AssembledDocument, AssembledSection
+from engine.assemble.fit import SPACE_BEFORE, Para, fit_size, height_pt, paginate_balanced
+from engine.assemble.masters import REQUIRED_LAYOUTS, TemplateError, master_bytes
+from engine.assemble.pptx_text import (
+    box_of,
+    designed_size,
+    emu,
+    fill,
+    frame_text,
+    placeholder_kind,
+    placeholders,
+    remove_shape,
+    to_pt,
+    write,
+)
+from engine.assemble.safety import xml_text
+from engine.assemble.slides import PicturePiece, Piece, QuotePiece, TablePiece, TextPiece, plan
+from engine.markdown import Span
+
+MIN_PT = 14.0  # below this, slide text stops being readable from the back of a room
+PACK_PT = 18.0  # text that needs several slides is packed at this size, not squeezed
+QUOTE_MIN_PT = 20.0  # a quote set smaller than this is just a paragraph: show it as one
+TITLE_MIN_PT = 20.0
+TABLE_PT = 18.0  # tables start smaller than running text: their cells are narrow
+LEAD_PT = 20.0  # the line introducing a table
+LAST_RESORT_PT = 8.0  # for text that cannot continue elsewhere: a very long title
+# Used only when a master sets no size for a placeholder at all.
+FALLBACK_PT = {"title": 36.0, "body": 24.0}
+# How many text placeholders (besides the title) each layout needs.
+BODIES_NEEDED = {
+    "Title": 1,
+    "Section": 0,
+    "Title and Bullets": 1,
+    "Two Columns": 2,
+    "Quote": 1,
+    "Closing": 1,
+}
+
+
+def render_deck(doc: AssembledDocument, master: Path | None = None) -> bytes:
+    """The deck as .pptx bytes: title, a divider per slot, the blocks' slides, closing."""
+    deck = _Deck.open(master)
+    deck.title_slide(doc)
+    slot: str | None = None
+    for section in doc.sections:
+        if section.slot != slot:
+            deck.section_slide(section.slot_title)
+            slot = section.slot
+        deck.block(section, doc.assets)
+    deck.closing_slide(doc)
+    deck.prs.core_properties.title = xml_text(doc.title)
+    deck.prs.core_properties.subject = xml_text(doc.prospect.company)
+    out = io.BytesIO()
+    deck.prs.save(out)
+    return out.getvalue()
+
+
+@dataclass(frozen=True)
+class _Layout:
+    """A master layout and its placeholders by role: title, then bodies in reading order."""
+
+    layout: SlideLayout
+    title: int
+    bodies: tuple[int, ...]
+
+
+class _Deck:
+    def __init__(self, prs: PresentationType, layouts: dict[str, _Layout]) -> None:
+        self.prs = prs
+        self.layouts = layouts
+        self.sizes: dict[tuple[str, int], float] = {}  # designed sizes, looked up once
+
+    @classmethod
+    def open(cls, master: Path | None) -> _Deck:
+        """The master with its slides removed and every required layout found, or an error."""
+        name, content = master_bytes(master)
+        try:
+            prs = Presentation(io.BytesIO(content))
+        except (PackageNotFoundError, zipfile.BadZipFile, KeyError, ValueError) as error:
+            raise TemplateError(name, f"is not a PowerPoint file ({error})") from error
+        _drop_slides(prs)
+        _no_autofit(prs)
+        return cls(prs, {n: _find_layout(prs, name, n) for n in REQUIRED_LAYOUTS})
+
+    def slide(self, layout: str, title: str) -> tuple[Slide, list[Shape]]:
+        """A new slide on a named layout, its title written to fit, and its body frames."""
+        info = self.layouts[layout]
+        slide = self.prs.slides.add_slide(info.layout)
+        heading = slide.placeholders[info.title]
+        key = (layout, -1)
+        if key not in self.sizes:
+            self.sizes[key] = designed_size(info.layout, heading, FALLBACK_PT["title"])
+        base = self.sizes[key]
+        _fill_fixed(heading, [Para((Span(title),))], base, TITLE_MIN_PT)
+        return slide, [slide.placeholders[idx] for idx in info.bodies]
+
+    def body_size(self, layout: str, position: int = 0) -> float:
+        key = (layout, position)
+        if key not in self.sizes:
+            area = self.area(layout, position)
+            self.sizes[key] = designed_size(self.layouts[layout].layout, area, FALLBACK_PT["body"])
+        return self.sizes[key]
+
+    def area(self, layout: str, position: int = 0) -> Shape:
+        """A body placeholder of the layout itself: where and how big text goes on its slides."""
+        info = self.layouts[layout]
+        shape = info.layout.placeholders.get(idx=info.bodies[position])
+        assert shape is not None, "found when the layout was checked"
+        return shape
+
+    def title_slide(self, doc: AssembledDocument) -> None:
+        _, bodies = self.slide("Title", doc.title)
+        contact = doc.prospect.contact
+        lines = [
+            Para((Span(f"Prepared for {doc.prospect.company}", bold=True),)),
+            _line(", ".join(v for v in (contact.name, contact.title) if v)),
+            _line(f"{doc.as_of.day} {doc.as_of:%B %Y}"),
+        ]
+        _fill_fixed(bodies[0], [p for p in lines if p.text], self.body_size("Title"), MIN_PT)
+        _tidy(bodies)
+
+    def section_slide(self, title: str) -> None:
+        _, bodies = self.slide("Section", title)
+        _tidy(bodies)
+
+    def closing_slide(self, doc: AssembledDocument) -> None:
+        _, bodies = self.slide("Closing", "Thank you")
+        rep = doc.rep
+        # The address is plain text: a link would take the theme's link colour, which a
+        # master designs for light slides, not for a dark closing slide.
+        lines = [_line(rep.name or "", bold=True), _line(rep.title or ""), _line(rep.email or "")]
+        _fill_fixed(bodies[0], [p for p in lines if p.text], self.body_size("Closing"), MIN_PT)
+        _tidy(bodies)
+
+    def block(self, section: AssembledSection, assets: Path | None) -> None:
+        """The block's slides, each carrying the block's id, version and reason in its notes."""
+        titles = _titles(section.title)
+        pieces: list[Piece] = plan(section.nodes, assets) or [TextPiece(())]
+        for piece in pieces:
+            for slide in self.piece(piece, titles):
+                _notes(slide, section)
+
+    def piece(self, piece: Piece, titles: Iterator[str]) -> list[Slide]:
+        if isinstance(piece, TextPiece):
+            return self.text(piece.paras, titles, "Title and Bullets")
+        if isinstance(piece, QuotePiece):
+            return self.quote(piece, titles)
+        if isinstance(piece, TablePiece):
+            if pptx_shapes.column_count(piece.table):
+                return self.table(piece, titles)
+            return self.text(piece.lead, titles, "Title and Bullets")
+        return self.picture(piece, titles)
+
+    def text(self, paras: Sequence[Para], titles: Iterator[str], layout: str) -> list[Slide]:
+        """Running text on one slide if it fits at a readable size, else on as many as needed."""
+        slide, bodies = self.slide(layout, next(titles))
+        base = self.body_size(layout)
+        if fill(bodies[0], paras, base, MIN_PT):
+            _tidy(bodies)
+            return [slide]
+        size = max(min(base, PACK_PT), MIN_PT)
+        pages = paginate_balanced(paras, box_of(bodies[0]), size)
+        slides = [slide]
+        for number, page in enumerate(pages):
+            if number:
+                slide, bodies = self.slide(layout, next(titles))
+                slides.append(slide)
+            write(bodies[0].text_frame, page, size)  # one size across the block's slides
+            _tidy(bodies)
+        return slides
+
+    def quote(self, piece: QuotePiece, titles: Iterator[str]) -> list[Slide]:
+        """A quote or figure set large; if it is too long for that, it reads as running text."""
+        big_box = box_of(self.area("Quote"))
+        if fit_size(piece.big, big_box, self.body_size("Quote"), QUOTE_MIN_PT) is None:
+            return self.text([*piece.big, *piece.caption], titles, "Title and Bullets")
+        slide, bodies = self.slide("Quote", next(titles))
+        fill(bodies[0], piece.big, self.body_size("Quote"), QUOTE_MIN_PT)
+        rest = list(piece.caption)
+        if rest and len(bodies) > 1 and fill(bodies[1], rest, self.body_size("Quote", 1), MIN_PT):
+            rest = []
+        _tidy(bodies)
+        return [slide, *(self.text(rest, titles, "Title and Bullets") if rest else [])]
+
+    def table(self, piece: TablePiece, titles: Iterator[str]) -> list[Slide]:
+        """A real table under the title (and its lead line); rows that do not fit continue
+        on further slides under a repeated header."""
+        area = self.area("Title and Bullets")
+        lead_size = min(self.body_size("Title and Bullets"), LEAD_PT)
+        lead_pt = _lead_height(piece.lead, area, lead_size)
+        largest = min(self.body_size("Title and Bullets"), TABLE_PT)
+        width, height = to_pt(area.width or 0), to_pt(area.height or 0)
+        plan = pptx_shapes.plan_table(piece.table, width, height - lead_pt, largest, MIN_PT)
+        slides = []
+        for number, rows in enumerate(plan.pages):
+            slide, bodies = self.slide("Title and Bullets", next(titles))
+            top = (area.top or 0) + (emu(lead_pt) if number == 0 else 0)
+            at = (area.left or 0, top, area.width or 0)
+            pptx_shapes.add_table(slide, at, piece.table, rows, plan)
+            if number == 0 and piece.lead:
+                _resize(bodies[0], area, emu(lead_pt))
+                write(bodies[0].text_frame, piece.lead, lead_size)
+            _tidy(bodies)
+            slides.append(slide)
+        return slides
+
+    def picture(self, piece: PicturePiece, titles: Iterator[str]) -> list[Slide]:
+        """A picture beside its text in two columns, or alone when the text needs more room."""
+        if not piece.text:
+            slide, bodies = self.slide("Title and Bullets", next(titles))
+            pptx_shapes.place_picture(slide, bodies[0], piece.picture, piece.alt)
+            return [slide]
+        left_box = box_of(self.area("Two Columns"))
+        if fit_size(piece.text, left_box, self.body_size("Two Columns"), MIN_PT) is None:
+            slides = self.text(piece.text, titles, "Title and Bullets")
+            return slides + self.picture(PicturePiece(piece.picture, piece.alt), titles)
+        slide, bodies = self.slide("Two Columns", next(titles))
+        fill(bodies[0], piece.text, self.body_size("Two Columns"), MIN_PT)
+        pptx_shapes.place_picture(slide, bodies[1], piece.picture, piece.alt)
+        _tidy(bodies)
+        return [slide]
+
+
+def _find_layout(prs: PresentationType, master: str, name: str) -> _Layout:
+    layout = prs.slide_layouts.get_by_name(name)
+    if layout is None:
+        raise TemplateError(master, f"has no slide layout named {name!r}")
+    title: int | None = None
+    bodies: list[tuple[int, int, int]] = []
+    for shape in placeholders(layout):
+        kind = placeholder_kind(shape.element)
+        idx = shape.placeholder_format.idx
+        if kind == "title":
+            title = idx
+        elif kind == "body":
+            bodies.append((shape.left or 0, shape.top or 0, idx))
+    if title is None or len(bodies) < BODIES_NEEDED[name]:
+        needs = f"a title and {BODIES_NEEDED[name]} text placeholder(s)"
+        raise TemplateError(master, f"slide layout {name!r} needs {needs}")
+    if name != "Two Columns":  # columns read left to right, everything else top to bottom
+        bodies = [(top, left, idx) for left, top, idx in bodies]
+    return _Layout(layout, title, tuple(idx for *_, idx in sorted(bodies)))
+
+
+def _drop_slides(prs: PresentationType) -> None:
+    """A customer's master may hold example slides; the deck starts from none."""
+    id_list = prs.slides._sldIdLst
+    for slide_id in list(id_list):
+        prs.part.drop_rel(slide_id.rId)
+        id_list.remove(slide_id)
+
+
+def _fill_fixed(shape: Shape, paras: Sequence[Para], base: float, smallest: float) -> None:
+    """Text that may not move to another slide (a title, the cover's lines): readable sizes
+    first, then smaller still rather than run off the slide."""
+    if paras and not fill(shape, paras, base, smallest):
+        size = fit_size(paras, box_of(shape), smallest, LAST_RESORT_PT) or LAST_RESORT_PT
+        write(shape.text_frame, paras, size)
+
+
+def _lead_height(paras: Sequence[Para], area: Shape, size: float) -> float:
+    """Points the lead line takes above a table, its frame's insets included."""
+    if not paras:
+        return 0.0
+    box = box_of(area)
+    insets = to_pt(area.height or 0) - box.height_pt
+    return height_pt(paras, box.width_pt, size) + insets + size * SPACE_BEFORE
+
+
+def _resize(shape: Shape, area: Shape, height: int) -> None:
+    """Give a placeholder its own box: the layout's position, a height of its own."""
+    shape.left, shape.top, shape.width = area.left, area.top, area.width
+    shape.height = Emu(height)
+
+
+def _no_autofit(prs: PresentationType) -> None:
+    """Turn off the master's and layouts' own autofit: text is already sized to fit, and
+    LibreOffice shrinks text under an inherited autofit even where the slide says not to."""
+    owners = [prs.slide_master, *prs.slide_layouts]
+    for owner in owners:
+        for fit in owner.element.xpath(".//a:bodyPr/a:normAutofit | .//a:bodyPr/a:spAutoFit"):
+            fit.addprevious(etree.Element(qn("a:noAutofit")))
+            fit.getparent().remove(fit)
+
+
+def _titles(title: str) -> Iterator[str]:
+    yield title
+    while True:
+        yield f"{title} (cont.)"
+
+
+def _line(text: str, bold: bool = False) -> Para:
+    return Para((Span(text, bold=bold),))
+
+
+def _tidy(bodies: Sequence[Shape]) -> None:
+    """Remove placeholders left empty, so no prompt text shows in an editor."""
+    for shape in bodies:
+        if shape.element.getparent() is not None and not frame_text(shape).strip():
+            remove_shape(shape)
+
+
+def _notes(slide: Slide, section: AssembledSection) -> None:
+    """Speaker notes say which block (and which version of it) a slide shows, and why."""
+    notes = slide.notes_slide.notes_text_frame
+    assert notes is not None, "python-pptx's notes slides always have a body placeholder"
+    notes.text = xml_text(
+        f"block: {section.block_id}\nversion: {section.block_version}\nwhy: {section.why}"
+    )

@@ -1,0 +1,94 @@
+"""What a rendered document may take from content: text XML can carry, links, and pictures.
+
+Block text is written by marketing and filled with prospect data, so renderers treat it as
+untrusted: it is only ever text, a link only points at the web or a mailbox, and a picture
+is embedded only when it is a real image file inside the library's own `assets/` folder.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+from PIL import Image as PILImage
+from PIL import UnidentifiedImageError
+
+# Characters XML 1.0 cannot hold at all: lxml refuses them, so one stray control character in
+# a block would otherwise fail a whole deck.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+_LINK_SCHEMES = frozenset({"http", "https", "mailto"})
+# Pillow's format names for the pictures every Office version and LibreOffice show alike.
+_IMAGE_FORMATS = {"PNG": "png", "JPEG": "jpeg", "GIF": "gif"}
+_IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".gif"})
+
+
+@dataclass(frozen=True)
+class Picture:
+    """An image file that passed every check, with its pixel size for scaling to fit."""
+
+    path: Path
+    format: str  # png, jpeg or gif
+    width_px: int
+    height_px: int
+
+
+def xml_text(text: str) -> str:
+    """The text with characters XML cannot carry replaced by spaces, everything else verbatim."""
+    return _NOT_XML.sub(" ", text)
+
+
+def safe_href(href: str | None) -> str | None:
+    """The link target if it is an absolute http(s) or mailto address, else None.
+
+    Anything else (javascript:, file:, data:, relative paths) would do something other than
+    open a web page in a reader's Office app, so the words stay but the link is dropped.
+    """
+    if not href:
+        return None
+    target = href.strip()
+    parts = urlsplit(target)
+    if parts.scheme.lower() not in _LINK_SCHEMES or _NOT_XML.search(target):
+        return None
+    if parts.scheme.lower() != "mailto" and not parts.netloc:
+        return None
+    return target
+
+
+def resolve_picture(assets: Path | None, src: str) -> Picture | None:
+    """The picture `src` names inside `assets`, or None when it may not or cannot be embedded.
+
+    Refused: URLs and any scheme, absolute paths, anything that resolves (symlinks followed)
+    outside the assets folder, suffixes other than png/jpg/jpeg/gif, and files whose content
+    is not really such an image.
+    """
+    path = _inside(assets, src)
+    if path is None or path.suffix.lower() not in _IMAGE_SUFFIXES:
+        return None
+    try:
+        with PILImage.open(path) as image:
+            kind = _IMAGE_FORMATS.get(image.format or "")
+            size = image.size
+    except (OSError, UnidentifiedImageError, PILImage.DecompressionBombError):
+        return None
+    if kind is None or min(size) <= 0:
+        return None
+    return Picture(path, kind, size[0], size[1])
+
+
+def _inside(assets: Path | None, src: str) -> Path | None:
+    """The file `src` names if it lies inside `assets`; None for anything that escapes."""
+    if assets is None or not src or urlsplit(src).scheme or src.startswith(("/", "\\")):
+        return None
+    relative = unquote(src)
+    if Path(relative).is_absolute() or "\\" in relative or _NOT_XML.search(relative):
+        return None
+    root = assets.resolve()
+    try:
+        path = (root / relative).resolve()
+    except (OSError, RuntimeError):
+        return None
+    if not path.is_relative_to(root) or not path.is_file():
+        return None
+    return path
