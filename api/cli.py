@@ -261,6 +261,38 @@ def assemble_all(
     return documents
 
 
+@app.command("import")
+@reports_errors
+def import_command(
+    file: Annotated[
+        Path, typer.Argument(help="A .pptx deck or a .docx document.", show_default=False)
+    ],
+    library: LibraryOption,
+    slot: Annotated[
+        str | None,
+        typer.Option("--slot", help="The slot every draft goes to (default: guessed per draft)."),
+    ] = None,
+) -> None:
+    """Add draft blocks to the library: one per slide, or per heading section of a document.
+
+    Never overwrites a file; writes nothing unless every draft can be written.
+    """
+    # No embedding model is loaded: drafts are never selected, so they need no vectors yet.
+    from engine.importer import import_file, write_drafts
+
+    loaded = load_library(library)
+    drafts = import_file(file, loaded, slot)
+    paths = write_drafts(drafts, loaded.root)
+    for path, draft in zip(paths, drafts, strict=True):
+        print(f"{path}  slot={draft.slot}  title={draft.title}", flush=True)
+    if any(d.slot_guessed for d in drafts):
+        err.print(
+            "note: slots were guessed from the titles; check each draft's slot before approving",
+            markup=False,
+            highlight=False,
+        )
+
+
 HostOption = Annotated[str, typer.Option("--host", help="The address to listen on.")]
 PortOption = Annotated[int, typer.Option("--port", min=1, max=65535, help="The port.")]
 

@@ -10,16 +10,27 @@ from __future__ import annotations
 import io
 import zipfile
 from collections.abc import Sequence
+from copy import deepcopy
+from functools import lru_cache
 from pathlib import Path
+from typing import cast
 
 from docx import Document
+from docx.blkcntnr import BlockItemContainer
 from docx.document import Document as DocumentType
 from docx.enum.style import WD_STYLE_TYPE
 from docx.enum.text import WD_BREAK
 from docx.opc.exceptions import PackageNotFoundError
+from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
+from docx.oxml.styles import CT_Style
+from docx.oxml.text.paragraph import CT_P
+from docx.oxml.text.parfmt import CT_PPr
+from docx.oxml.text.run import CT_R
 from docx.shared import Emu, Inches
-from docx.styles.style import ParagraphStyle
+from docx.styles import BabelFish
+from docx.styles.style import BaseStyle, ParagraphStyle, StyleFactory
+from docx.text.font import Font
 from docx.text.paragraph import Paragraph
 from docx.text.run import Run
 
@@ -70,16 +81,23 @@ def outline(doc: AssembledDocument) -> list[tuple[int, str]]:
 
 
 class _Proposal:
-    def __init__(self, name: str, document: DocumentType) -> None:
+    def __init__(self, name: str, document: DocumentType, by_name: _ByName) -> None:
         self.name = name
         self.document = document
-        # Looked up once: python-docx finds a style by name by scanning every style.
+        # Looked up once: python-docx finds a style by name by scanning every style, and
+        # scans them all again for the default style each time a paragraph is given one.
         self.styles = {
             s.name: s for s in document.styles if isinstance(s, ParagraphStyle) and s.name
         }
-        self.link_style = _link_style(document)
-        self.bullets = self._list_id("List Bullet")
-        self.numbers = self._list_id("List Number")
+        defaults = _defaults(document)
+        # What python-docx writes for each: no id for the default style, as it does.
+        default = defaults.get(WD_STYLE_TYPE.PARAGRAPH)
+        self.style_ids = {
+            name: None if s.element is default else s.style_id for name, s in self.styles.items()
+        }
+        self.link_style = _link_style(by_name, defaults)
+        self.bullets = self._list_id(by_name, "List Bullet")
+        self.numbers = self._list_id(by_name, "List Number")
 
     @classmethod
     def open(cls, template: Path | None) -> _Proposal:
@@ -89,26 +107,42 @@ class _Proposal:
             document = Document(io.BytesIO(content))
         except (PackageNotFoundError, zipfile.BadZipFile, KeyError, ValueError) as error:
             raise TemplateError(name, f"is not a Word document ({error})") from error
-        _check_styles(document, name)
+        by_name = _by_name(document)
+        _check_styles(by_name, name)
         body = document.element.body
         for child in list(body):
             if child.tag != qn("w:sectPr"):
                 body.remove(child)
         docx_xml.ask_to_update_fields(document.settings.element)
-        return cls(name, document)
+        return cls(name, document, by_name)
 
-    def _list_id(self, style: str) -> int:
-        num_id = docx_xml.style_num_id(self.document.styles[style])
+    def _list_id(self, by_name: _ByName, style: str) -> int:
+        found = _named(by_name, style)  # a required style: there, as checked
+        num_id = docx_xml.style_num_id(found) if found is not None else None
         if num_id is None:
             raise TemplateError(self.name, f"style {style!r} has no list numbering")
         return num_id
 
-    def style(self, name: str, fallback: str = "Body Text") -> ParagraphStyle:
-        """A template paragraph style; optional ones fall back to a required style."""
-        return self.styles.get(name) or self.styles[fallback]
+    def style(self, name: str, fallback: str = "Body Text") -> str | None:
+        """A template paragraph style's id; optional ones fall back to a required style."""
+        return self.style_ids[name if name in self.styles else fallback]
+
+    def add(
+        self,
+        style: str,
+        container: BlockItemContainer | None = None,
+        numbering: tuple[int, int] | None = None,
+    ) -> Paragraph:
+        """A new paragraph in a template style (and list, at a level), at the end of the body
+        (or `container`): what python-docx's `add_paragraph(style=...)` and then
+        `set_numbering` write, from a copy of the properties they write."""
+        target = self.document if container is None else container
+        paragraph = target.add_paragraph()
+        paragraph._p.append(deepcopy(_paragraph_props(self.style(style), numbering)))
+        return paragraph
 
     def paragraph(self, text: str, style: str) -> Paragraph:
-        paragraph = self.document.add_paragraph(style=self.style(style))
+        paragraph = self.add(style)
         _text_runs(paragraph, text)
         return paragraph
 
@@ -130,9 +164,7 @@ class _Proposal:
         """A Word table-of-contents field, its result already written: one linked entry per
         heading. Word rebuilds it on opening; LibreOffice shows it as written."""
         self.paragraph("Contents", "TOC Heading")
-        entries = [
-            self.document.add_paragraph(style=self.style(f"toc {level}")) for level, _ in headings
-        ] or [self.document.add_paragraph(style=self.style("Body Text"))]
+        entries = [self.add(f"toc {level}") for level, _ in headings] or [self.add("Body Text")]
         docx_xml.begin_field(entries[0], f'TOC \\o "{TOC_LEVELS}" \\h \\z \\u')
         for number, (paragraph, (_, text)) in enumerate(zip(entries, headings, strict=False)):
             docx_xml.toc_entry(paragraph, xml_text(text), _bookmark(number))
@@ -166,7 +198,7 @@ class _Proposal:
             self.picture(node, assets)
 
     def runs(self, spans: Spans, style: str) -> Paragraph:
-        paragraph = self.document.add_paragraph(style=self.style(style))
+        paragraph = self.add(style)
         add_spans(paragraph, spans, self.link_style)
         return paragraph
 
@@ -176,8 +208,8 @@ class _Proposal:
         numbering = self.document.part.numbering_part.element
         num_id = docx_xml.restarted_list(numbering, self.numbers) if block.ordered else self.bullets
         for item in block.items:
-            paragraph = self.runs(item.spans, style)
-            docx_xml.set_numbering(paragraph, num_id, min(item.level, MAX_LIST_LEVEL))
+            paragraph = self.add(style, numbering=(num_id, min(item.level, MAX_LIST_LEVEL)))
+            add_spans(paragraph, item.spans, self.link_style)
 
     def table(self, table: Table) -> None:
         """A real table in the template's table style; the line before it stays with it."""
@@ -194,7 +226,7 @@ class _Proposal:
             for column, spans in enumerate(row):
                 cell = grid.cell(number, column).paragraphs[0]
                 add_spans(cell, spans, self.link_style, bold=number == 0)
-        self.document.add_paragraph(style=self.style("Body Text"))  # air below the table
+        self.add("Body Text")  # air below the table
 
     def picture(self, image: Image, assets: Path | None) -> None:
         """Embedded only when it is a real image inside the library's assets; else skipped."""
@@ -202,7 +234,7 @@ class _Proposal:
         if picture is None:
             return
         width = min(Inches(picture.width_px / PX_PER_INCH), Emu(self.text_width()))
-        paragraph = self.document.add_paragraph(style=self.style("Body Text"))
+        paragraph = self.add("Body Text")
         shape = paragraph.add_run().add_picture(str(picture.path), width=width)
         shape._inline.docPr.set("descr", xml_text(image.alt))
 
@@ -215,16 +247,48 @@ class _Proposal:
             _text_runs(paragraph, company)
             footer = section.footer
             if not docx_xml.has_page_field(footer._element):
-                line = footer.add_paragraph(style=self.style("Footer"))
+                line = self.add("Footer", footer)
                 line.add_run("Page ")
                 docx_xml.add_field(line, "PAGE", "1")
 
 
-def _link_style(document: DocumentType) -> str | None:
+_ByName = dict[str | None, CT_Style]
+
+
+def _by_name(document: DocumentType) -> _ByName:
+    """Styles by (internal) name, the first of a name winning, as python-docx finds them by
+    name; built in one pass, where each of its look-ups scans every style."""
+    found: _ByName = {}
+    for element in document.styles.element.style_lst:
+        found.setdefault(element.name_val, element)
+    return found
+
+
+def _named(by_name: _ByName, name: str) -> BaseStyle | None:
+    """`document.styles[name]`, or None where that raises."""
+    element = by_name.get(BabelFish.ui2internal(name))
+    return None if element is None else StyleFactory(element)
+
+
+def _defaults(document: DocumentType) -> dict[WD_STYLE_TYPE, CT_Style]:
+    """Each style type's default style, the last of a type winning, as python-docx's
+    `styles.default(type)` finds it."""
+    found: dict[WD_STYLE_TYPE, CT_Style] = {}
+    for element in document.styles.element.style_lst:
+        kind = element.type
+        if kind is not None and element.default:
+            found[kind] = element
+    return found
+
+
+def _link_style(
+    by_name: _ByName, defaults: dict[WD_STYLE_TYPE, CT_Style]
+) -> docx_xml.LinkStyle | None:
     """The template's character style for links, if it has one."""
-    styles = document.styles
-    if "Hyperlink" in styles and styles["Hyperlink"].type == WD_STYLE_TYPE.CHARACTER:
-        return "Hyperlink"
+    style = _named(by_name, "Hyperlink")
+    if style is not None and style.type == WD_STYLE_TYPE.CHARACTER:
+        default = defaults.get(WD_STYLE_TYPE.CHARACTER)
+        return docx_xml.LinkStyle(None if style.element is default else style.style_id)
     return None
 
 
@@ -233,28 +297,59 @@ def _bookmark(number: int) -> str:
     return f"_Toc_pitchmap_{number:05d}"
 
 
-def _check_styles(document: DocumentType, name: str) -> None:
-    styles = document.styles
+def _check_styles(by_name: _ByName, name: str) -> None:
     for style in REQUIRED_STYLES:
         wanted = WD_STYLE_TYPE.TABLE if style == TABLE_STYLE else WD_STYLE_TYPE.PARAGRAPH
-        if style not in styles:
+        found = _named(by_name, style)
+        if found is None:
             raise TemplateError(name, f"has no style named {style!r}")
-        if styles[style].type != wanted:
+        if found.type != wanted:
             raise TemplateError(name, f"style {style!r} is not a {wanted.name.lower()} style")
 
 
+@lru_cache(maxsize=256)
+def _paragraph_props(style_id: str | None, numbering: tuple[int, int] | None) -> CT_PPr:
+    """The paragraph properties python-docx writes for a new paragraph given this style
+    (and list numbering): built once, copied into each paragraph like it."""
+    paragraph = cast("CT_P", OxmlElement("w:p"))
+    paragraph.style = style_id
+    if numbering is not None:
+        docx_xml.set_numbering(paragraph, *numbering)
+    props = paragraph.pPr
+    assert props is not None, "setting a style adds paragraph properties"
+    return props
+
+
 def add_spans(
-    paragraph: Paragraph, spans: Spans, link_style: str | None, bold: bool = False
+    paragraph: Paragraph, spans: Spans, link_style: docx_xml.LinkStyle | None, bold: bool = False
 ) -> None:
     """Spans as runs with their marks; safe links become real Word hyperlinks."""
     for span in spans:
         href = safe_href(span.href)
-        target = docx_xml.add_hyperlink(paragraph, href) if href else paragraph
-        for run in _text_runs(target, span.text):
-            run.bold = span.bold or bold or None
-            run.italic = span.italic or None
-            if href:
-                docx_xml.style_link(run, link_style)
+        if not href:  # copies of a run marked once, given each line's text
+            for number, line in enumerate(xml_text(span.text).split("\n")):
+                run = deepcopy(_marked_run(bool(span.bold or bold), span.italic, number > 0))
+                run.add_t(line)
+                paragraph._p.append(run)  # where python-docx's `add_run` puts it
+            continue
+        target = docx_xml.add_hyperlink(paragraph, href)
+        for run_ in _text_runs(target, span.text):
+            run_.bold = span.bold or bold or None
+            run_.italic = span.italic or None
+            docx_xml.style_link(run_, link_style)
+
+
+@lru_cache(maxsize=16)
+def _marked_run(bold: bool, italic: bool, broken: bool) -> CT_R:
+    """An empty run as `_text_runs` adds it (after a line break, for a later line) and
+    `add_spans` marks it: its text goes last."""
+    run = cast("CT_R", OxmlElement("w:r"))
+    if broken:
+        run.add_br()
+    font = Font(run)
+    font.bold = bold or None
+    font.italic = italic or None
+    return run
 
 
 def _text_runs(paragraph: Paragraph, text: str) -> list[Run]:

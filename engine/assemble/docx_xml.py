@@ -8,6 +8,7 @@ element-level details (and their schema ordering rules) live in one place.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import Any
 
 from docx.opc.constants import RELATIONSHIP_TYPE as RT
@@ -118,18 +119,26 @@ def add_hyperlink(paragraph: Paragraph, url: str) -> Paragraph:
     return Paragraph(link, paragraph._parent)  # add_run appends w:r inside the link
 
 
-def style_link(run: Run, link_style: str | None) -> None:
+@dataclass(frozen=True)
+class LinkStyle:
+    """The template's character style for links, by the id python-docx would write for it
+    (None when it is the default character style), found once rather than for every run."""
+
+    style_id: str | None
+
+
+def style_link(run: Run, link_style: LinkStyle | None) -> None:
     """Show a run as a link: the template's Hyperlink style, else blue and underlined."""
     if link_style is not None:
-        run.style = link_style
+        run._r.style = link_style.style_id  # what `run.style = "Hyperlink"` writes
         return
     run.font.underline = True
     run.font.color.rgb = RGBColor(0x05, 0x63, 0xC1)  # Word's own hyperlink blue
 
 
-def set_numbering(paragraph: Paragraph, num_id: int, level: int) -> None:
+def set_numbering(paragraph: CT_P, num_id: int, level: int) -> None:
     """Make the paragraph an item of list `num_id` at `level` (0-8): real Word numbering."""
-    props = paragraph._p.get_or_add_pPr()
+    props = paragraph.get_or_add_pPr()
     numbering = props.get_or_add_numPr()
     numbering.get_or_add_ilvl().val = level
     numbering.get_or_add_numId().val = num_id

@@ -91,6 +91,13 @@ def line_starts(text: str, width_pt: float, size_pt: float) -> list[int]:
     Explicit newlines always break; a word longer than a whole line is broken inside, as
     PowerPoint and LibreOffice do.
     """
+    return list(_line_starts(text, width_pt, size_pt))
+
+
+@lru_cache(maxsize=16384)
+def _line_starts(text: str, width_pt: float, size_pt: float) -> tuple[int, ...]:
+    """Cached: fitting measures the same paragraphs at the same sizes again and again
+    (each candidate size, then pagination, then the renderers' own checks)."""
     starts = [0]
     used = 0.0
     width = max(width_pt, size_pt)
@@ -108,7 +115,7 @@ def line_starts(text: str, width_pt: float, size_pt: float) -> list[int]:
             starts.append(match.start())
             used = 0.0
         used = _break_word(token, match.start(), width, size_pt, used, starts)
-    return starts
+    return tuple(starts)
 
 
 def _break_word(
@@ -125,7 +132,7 @@ def _break_word(
 
 
 def line_count(text: str, width_pt: float, size_pt: float) -> int:
-    return len(line_starts(text, width_pt, size_pt))
+    return len(_line_starts(text, width_pt, size_pt))
 
 
 def paragraph_height_pt(text: str, indent_pt: float, width_pt: float, size_pt: float) -> float:
@@ -216,7 +223,7 @@ def _lines_left(room_pt: float, size_pt: float) -> int:
 
 def split(para: Para, lines: int, width_pt: float, size_pt: float) -> tuple[Para, Para | None]:
     """The first `lines` wrapped lines of a paragraph, and the rest (None if nothing is left)."""
-    starts = line_starts(para.text, width_pt - para.indent_pt, size_pt)
+    starts = _line_starts(para.text, width_pt - para.indent_pt, size_pt)
     if lines >= len(starts):
         return para, None
     head, tail = split_spans(para.spans, starts[lines])

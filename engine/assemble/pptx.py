@@ -8,24 +8,33 @@ its shape asks for; text is sized to fit, and what cannot fit continues on "(con
 
 from __future__ import annotations
 
+import hashlib
 import io
 import zipfile
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from copy import deepcopy
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from lxml import etree
 from pptx import Presentation
 from pptx.exc import PackageNotFoundError
+from pptx.opc.constants import CONTENT_TYPE as CT
+from pptx.opc.constants import RELATIONSHIP_TYPE as RT
+from pptx.opc.packuri import PackURI
 from pptx.oxml.ns import qn
+from pptx.oxml.slide import CT_NotesSlide
+from pptx.parts.slide import NotesSlidePart
 from pptx.presentation import Presentation as PresentationType
 from pptx.shapes.autoshape import Shape
+from pptx.shapes.placeholder import NotesSlidePlaceholder, SlidePlaceholder
 from pptx.slide import Slide, SlideLayout
+from pptx.text.text import TextFrame
 from pptx.util import Emu
 
 from engine.assemble import pptx_shapes
 from engine.assemble.document import AssembledDocument, AssembledSection
-from engine.assemble.fit import SPACE_BEFORE, Para, fit_size, height_pt, paginate_balanced
+from engine.assemble.fit import SPACE_BEFORE, Box, Para, fit_size, height_pt, paginate_balanced
 from engine.assemble.masters import REQUIRED_LAYOUTS, TemplateError, master_bytes
 from engine.assemble.pptx_text import (
     box_of,
@@ -52,6 +61,8 @@ LEAD_PT = 20.0  # the line introducing a table
 LAST_RESORT_PT = 8.0  # for text that cannot continue elsewhere: a very long title
 # Used only when a master sets no size for a placeholder at all.
 FALLBACK_PT = {"title": 36.0, "body": 24.0}
+_PH = f"{qn('p:nvPr')}/{qn('p:ph')}"  # under a shape's first child, as python-pptx finds it
+_NOTES_NAME = "/ppt/notesSlides/notesSlide%d.xml"
 # How many text placeholders (besides the title) each layout needs.
 BODIES_NEEDED = {
     "Title": 1,
@@ -90,11 +101,41 @@ class _Layout:
     bodies: tuple[int, ...]
 
 
+@dataclass
+class _Clone:
+    """A layout's placeholders as python-pptx clones them onto a new slide, kept from the
+    first slide on the layout: every later one gets copies instead of a fresh clone (which
+    looks up every placeholder's type, size and name through XPath, slide after slide)."""
+
+    shapes: list[etree._Element]
+    positions: dict[int, int]  # placeholder idx -> index into `shapes`
+    boxes: dict[int, Box] = field(default_factory=dict)  # room inside each, on a new slide
+
+
+@dataclass
+class _Plan:
+    """What a master's layouts give every deck built on it, the same for each: worked out
+    by the first deck, as it goes, and kept for the next ones on the same master."""
+
+    roles: dict[str, tuple[int, tuple[int, ...]]]  # layout -> title idx, body idxs
+    sizes: dict[tuple[str, int], float] = field(default_factory=dict)  # designed sizes
+    clones: dict[str, _Clone] = field(default_factory=dict)
+    notes: tuple[list[etree._Element], int] | None = None  # a new notes slide's shapes
+
+
+_PLANS: dict[bytes, _Plan] = {}  # by the master's digest
+_MAX_PLANS = 16
+
+
 class _Deck:
-    def __init__(self, prs: PresentationType, layouts: dict[str, _Layout]) -> None:
+    def __init__(self, prs: PresentationType, layouts: dict[str, _Layout], plan: _Plan) -> None:
         self.prs = prs
         self.layouts = layouts
-        self.sizes: dict[tuple[str, int], float] = {}  # designed sizes, looked up once
+        self.plan = plan
+        self.sizes = plan.sizes
+        self.clones = plan.clones
+        self.areas: dict[tuple[str, int], Shape] = {}  # the layouts' body placeholders
+        self.notes_names: set[str] | None = None  # notes slide part names in use
 
     @classmethod
     def open(cls, master: Path | None) -> _Deck:
@@ -106,19 +147,114 @@ class _Deck:
             raise TemplateError(name, f"is not a PowerPoint file ({error})") from error
         _drop_slides(prs)
         _no_autofit(prs)
-        return cls(prs, {n: _find_layout(prs, name, n) for n in REQUIRED_LAYOUTS})
+        digest = hashlib.sha256(content).digest()
+        plan = _PLANS.get(digest)
+        if plan is None:
+            layouts = {n: _find_layout(prs, name, n) for n in REQUIRED_LAYOUTS}
+            plan = _Plan({n: (info.title, info.bodies) for n, info in layouts.items()})
+            if len(_PLANS) >= _MAX_PLANS:
+                _PLANS.clear()
+            _PLANS[digest] = plan
+        else:
+            layouts = {}
+            for n, (title, bodies) in plan.roles.items():
+                layout = prs.slide_layouts.get_by_name(n)
+                assert layout is not None, "found in the same master before"
+                layouts[n] = _Layout(layout, title, bodies)
+        return cls(prs, layouts, plan)
 
     def slide(self, layout: str, title: str) -> tuple[Slide, list[Shape]]:
         """A new slide on a named layout, its title written to fit, and its body frames."""
         info = self.layouts[layout]
-        slide = self.prs.slides.add_slide(info.layout)
-        heading = slide.placeholders[info.title]
+        slide, shapes, clone = self.add_slide(layout)
+        heading = shapes[info.title]
         key = (layout, -1)
         if key not in self.sizes:
             self.sizes[key] = designed_size(info.layout, heading, FALLBACK_PT["title"])
         base = self.sizes[key]
-        _fill_fixed(heading, [Para((Span(title),))], base, TITLE_MIN_PT)
-        return slide, [slide.placeholders[idx] for idx in info.bodies]
+        _fill_fixed(heading, [Para((Span(title),))], base, TITLE_MIN_PT, clone.boxes[info.title])
+        return slide, [shapes[idx] for idx in info.bodies]
+
+    def add_slide(self, layout: str) -> tuple[Slide, dict[int, Shape], _Clone]:
+        """A slide on the layout with the placeholders python-pptx gives it, by idx, and
+        the room inside each while it is untouched."""
+        info = self.layouts[layout]
+        clone = self.clones.get(layout)
+        if clone is None:
+            slide = self.prs.slides.add_slide(info.layout)
+            elements = list(slide.shapes._spTree.iter_shape_elms())
+            positions: dict[int, int] = {}
+            for position, element in enumerate(elements):
+                ph = element[0].find(_PH) if len(element) else None
+                if ph is not None:
+                    positions.setdefault(int(ph.get("idx", "0")), position)
+            clone = _Clone([deepcopy(e) for e in elements], positions)
+        else:
+            rel_id, slide = self.prs.part.add_slide(info.layout)
+            tree = slide.shapes._spTree
+            elements = [deepcopy(e) for e in clone.shapes]
+            for element in elements:
+                tree.append(element)
+            self.prs.slides._sldIdLst.add_sldId(rel_id)
+        parent = slide.placeholders  # what `slide.placeholders[idx]` would give for each
+        shapes: dict[int, Shape] = {
+            idx: SlidePlaceholder(elements[clone.positions[idx]], parent)
+            for idx in (info.title, *info.bodies)
+        }
+        if layout not in self.clones:
+            clone.boxes.update((idx, box_of(shapes[idx])) for idx in (info.title, *info.bodies))
+            self.clones[layout] = clone
+        return slide, shapes, clone
+
+    def box(self, layout: str, position: int = 0) -> Box:
+        """The room inside a body placeholder of a new slide on the layout."""
+        return self.clones[layout].boxes[self.layouts[layout].bodies[position]]
+
+    def notes(self, slide: Slide, section: AssembledSection) -> None:
+        """Speaker notes say which block (and which version of it) a slide shows, and why."""
+        frame = self.notes_frame(slide)
+        assert frame is not None, "python-pptx's notes slides always have a body placeholder"
+        frame.text = xml_text(
+            f"block: {section.block_id}\nversion: {section.block_version}\nwhy: {section.why}"
+        )
+
+    def notes_frame(self, slide: Slide) -> TextFrame | None:
+        """A new notes slide for the slide, as python-pptx makes one, and its text frame.
+
+        python-pptx makes the first one on a master (and the notes master with it, as it
+        would); later ones are made the same way, with copies of the first one's shapes
+        instead of fresh clones of the master's, named as python-pptx would name them.
+        """
+        package = self.prs.part.package
+        if self.notes_names is None:
+            prefix = _NOTES_NAME[: _NOTES_NAME.index("%")]
+            self.notes_names = {
+                p.partname for p in package.iter_parts() if p.partname.startswith(prefix)
+            }
+        if self.plan.notes is None:
+            notes_slide = slide.notes_slide
+            self.notes_names.add(notes_slide.part.partname)
+            elements = list(notes_slide.shapes._spTree.iter_shape_elms())
+            text = notes_slide.notes_placeholder
+            position = elements.index(text.element) if text is not None else -1
+            self.plan.notes = ([deepcopy(e) for e in elements], position)
+            return notes_slide.notes_text_frame
+        shapes, position = self.plan.notes
+        partname = _next_partname(self.notes_names)
+        self.notes_names.add(partname)
+        part = NotesSlidePart(partname, CT.PML_NOTES_SLIDE, package, CT_NotesSlide.new())
+        part.relate_to(self.prs.part.notes_master_part, RT.NOTES_MASTER)
+        part.relate_to(slide.part, RT.SLIDE)
+        tree = part.notes_slide.shapes._spTree
+        elements = [deepcopy(e) for e in shapes]
+        for element in elements:
+            tree.append(element)
+        slide.part.relate_to(part, RT.NOTES_SLIDE)
+        if position < 0:
+            return None
+        body = NotesSlidePlaceholder(elements[position], part.notes_slide.placeholders)
+        frame: TextFrame = body.text_frame
+        return frame
 
     def body_size(self, layout: str, position: int = 0) -> float:
         key = (layout, position)
@@ -129,10 +265,13 @@ class _Deck:
 
     def area(self, layout: str, position: int = 0) -> Shape:
         """A body placeholder of the layout itself: where and how big text goes on its slides."""
-        info = self.layouts[layout]
-        shape = info.layout.placeholders.get(idx=info.bodies[position])
-        assert shape is not None, "found when the layout was checked"
-        return shape
+        key = (layout, position)
+        if key not in self.areas:
+            info = self.layouts[layout]
+            shape = info.layout.placeholders.get(idx=info.bodies[position])
+            assert shape is not None, "found when the layout was checked"
+            self.areas[key] = shape
+        return self.areas[key]
 
     def title_slide(self, doc: AssembledDocument) -> None:
         _, bodies = self.slide("Title", doc.title)
@@ -142,7 +281,8 @@ class _Deck:
             _line(", ".join(v for v in (contact.name, contact.title) if v)),
             _line(f"{doc.as_of.day} {doc.as_of:%B %Y}"),
         ]
-        _fill_fixed(bodies[0], [p for p in lines if p.text], self.body_size("Title"), MIN_PT)
+        paras = [p for p in lines if p.text]
+        _fill_fixed(bodies[0], paras, self.body_size("Title"), MIN_PT, self.box("Title"))
         _tidy(bodies)
 
     def section_slide(self, title: str) -> None:
@@ -155,7 +295,8 @@ class _Deck:
         # The address is plain text: a link would take the theme's link colour, which a
         # master designs for light slides, not for a dark closing slide.
         lines = [_line(rep.name or "", bold=True), _line(rep.title or ""), _line(rep.email or "")]
-        _fill_fixed(bodies[0], [p for p in lines if p.text], self.body_size("Closing"), MIN_PT)
+        paras = [p for p in lines if p.text]
+        _fill_fixed(bodies[0], paras, self.body_size("Closing"), MIN_PT, self.box("Closing"))
         _tidy(bodies)
 
     def block(self, section: AssembledSection, assets: Path | None) -> None:
@@ -164,7 +305,7 @@ class _Deck:
         pieces: list[Piece] = plan(section.nodes, assets) or [TextPiece(())]
         for piece in pieces:
             for slide in self.piece(piece, titles):
-                _notes(slide, section)
+                self.notes(slide, section)
 
     def piece(self, piece: Piece, titles: Iterator[str]) -> list[Slide]:
         if isinstance(piece, TextPiece):
@@ -181,11 +322,11 @@ class _Deck:
         """Running text on one slide if it fits at a readable size, else on as many as needed."""
         slide, bodies = self.slide(layout, next(titles))
         base = self.body_size(layout)
-        if fill(bodies[0], paras, base, MIN_PT):
+        if fill(bodies[0], paras, base, MIN_PT, self.box(layout)):
             _tidy(bodies)
             return [slide]
         size = max(min(base, PACK_PT), MIN_PT)
-        pages = paginate_balanced(paras, box_of(bodies[0]), size)
+        pages = paginate_balanced(paras, self.box(layout), size)
         slides = [slide]
         for number, page in enumerate(pages):
             if number:
@@ -201,9 +342,13 @@ class _Deck:
         if fit_size(piece.big, big_box, self.body_size("Quote"), QUOTE_MIN_PT) is None:
             return self.text([*piece.big, *piece.caption], titles, "Title and Bullets")
         slide, bodies = self.slide("Quote", next(titles))
-        fill(bodies[0], piece.big, self.body_size("Quote"), QUOTE_MIN_PT)
+        fill(bodies[0], piece.big, self.body_size("Quote"), QUOTE_MIN_PT, self.box("Quote"))
         rest = list(piece.caption)
-        if rest and len(bodies) > 1 and fill(bodies[1], rest, self.body_size("Quote", 1), MIN_PT):
+        if (
+            rest
+            and len(bodies) > 1
+            and fill(bodies[1], rest, self.body_size("Quote", 1), MIN_PT, self.box("Quote", 1))
+        ):
             rest = []
         _tidy(bodies)
         return [slide, *(self.text(rest, titles, "Title and Bullets") if rest else [])]
@@ -241,7 +386,7 @@ class _Deck:
             slides = self.text(piece.text, titles, "Title and Bullets")
             return slides + self.picture(PicturePiece(piece.picture, piece.alt), titles)
         slide, bodies = self.slide("Two Columns", next(titles))
-        fill(bodies[0], piece.text, self.body_size("Two Columns"), MIN_PT)
+        fill(bodies[0], piece.text, self.body_size("Two Columns"), MIN_PT, self.box("Two Columns"))
         pptx_shapes.place_picture(slide, bodies[1], piece.picture, piece.alt)
         _tidy(bodies)
         return [slide]
@@ -268,6 +413,15 @@ def _find_layout(prs: PresentationType, master: str, name: str) -> _Layout:
     return _Layout(layout, title, tuple(idx for *_, idx in sorted(bodies)))
 
 
+def _next_partname(names: set[str]) -> PackURI:
+    """The notes slide part name python-pptx's `next_partname` would choose."""
+    for number in range(len(names) + 1, 0, -1):
+        candidate = _NOTES_NAME % number
+        if candidate not in names:
+            return PackURI(candidate)
+    raise AssertionError("one of len(names) + 1 candidates is always free")
+
+
 def _drop_slides(prs: PresentationType) -> None:
     """A customer's master may hold example slides; the deck starts from none."""
     id_list = prs.slides._sldIdLst
@@ -276,11 +430,13 @@ def _drop_slides(prs: PresentationType) -> None:
         id_list.remove(slide_id)
 
 
-def _fill_fixed(shape: Shape, paras: Sequence[Para], base: float, smallest: float) -> None:
+def _fill_fixed(
+    shape: Shape, paras: Sequence[Para], base: float, smallest: float, box: Box
+) -> None:
     """Text that may not move to another slide (a title, the cover's lines): readable sizes
     first, then smaller still rather than run off the slide."""
-    if paras and not fill(shape, paras, base, smallest):
-        size = fit_size(paras, box_of(shape), smallest, LAST_RESORT_PT) or LAST_RESORT_PT
+    if paras and not fill(shape, paras, base, smallest, box):
+        size = fit_size(paras, box, smallest, LAST_RESORT_PT) or LAST_RESORT_PT
         write(shape.text_frame, paras, size)
 
 
@@ -324,12 +480,3 @@ def _tidy(bodies: Sequence[Shape]) -> None:
     for shape in bodies:
         if shape.element.getparent() is not None and not frame_text(shape).strip():
             remove_shape(shape)
-
-
-def _notes(slide: Slide, section: AssembledSection) -> None:
-    """Speaker notes say which block (and which version of it) a slide shows, and why."""
-    notes = slide.notes_slide.notes_text_frame
-    assert notes is not None, "python-pptx's notes slides always have a body placeholder"
-    notes.text = xml_text(
-        f"block: {section.block_id}\nversion: {section.block_version}\nwhy: {section.why}"
-    )

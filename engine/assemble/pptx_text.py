@@ -7,14 +7,19 @@ estimate that decided the font size describes the frame that was actually writte
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from copy import deepcopy
+from dataclasses import replace
+from functools import lru_cache
 from typing import cast
 
 from lxml import etree
 from pptx.enum.text import MSO_AUTO_SIZE
 from pptx.oxml.ns import qn
+from pptx.oxml.text import CT_RegularTextRun, CT_TextParagraph, CT_TextParagraphProperties
+from pptx.oxml.xmlchemy import OxmlElement
 from pptx.shapes.autoshape import Shape
 from pptx.slide import SlideLayout, SlideMaster
-from pptx.text.text import TextFrame, _Paragraph
+from pptx.text.text import Font, TextFrame, _Paragraph
 from pptx.util import Emu, Length, Pt
 
 from engine.assemble.fit import LIST_HANG_PT, MAX_LEVEL, SPACE_BEFORE, Box, Para, fit_size
@@ -75,13 +80,16 @@ def placeholder_kind(element: etree._Element) -> str:
     return "body" if kind in ("body", "obj", "subTitle") else kind
 
 
-def fill(shape: Shape, paras: Sequence[Para], largest: float, smallest: float) -> bool:
+def fill(
+    shape: Shape, paras: Sequence[Para], largest: float, smallest: float, box: Box | None = None
+) -> bool:
     """Write `paras` at the largest size from `largest` down to `smallest` that fits.
 
     Returns False, writing nothing, when even `smallest` is too big: the caller then moves
-    text elsewhere rather than let it run off the slide.
+    text elsewhere rather than let it run off the slide. `box` is the room inside the shape,
+    when the caller already knows it (finding it inherits sizes through the layout).
     """
-    size = fit_size(paras, box_of(shape), largest, smallest)
+    size = fit_size(paras, box_of(shape) if box is None else box, largest, smallest)
     if size is None:
         return False
     write(shape.text_frame, paras, size)
@@ -99,16 +107,11 @@ def write(frame: TextFrame, paras: Sequence[Para], size: float) -> None:
 
 
 def write_paragraph(paragraph: _Paragraph, para: Para, size: float) -> None:
-    level = min(para.level, MAX_LEVEL)
-    paragraph.level = level
-    props = paragraph._p.get_or_add_pPr()
-    props.set("marL", str(Pt(para.indent_pt)))
-    listed = para.kind in ("bullet", "number")
-    props.set("indent", str(-Pt(LIST_HANG_PT) if listed and not para.continued else 0))
-    props.append(_bullet(para, level))
-    paragraph.line_spacing = 1.0
-    paragraph.space_before = Pt(SPACE_BEFORE * size)
-    paragraph.space_after = Pt(0)
+    element = paragraph._p
+    if element.pPr is None:  # always, for a new paragraph: copy what `_format` writes
+        element.insert(0, deepcopy(_formatted(replace(para, spans=()), size)))
+    else:
+        _format(element, para, size)
     for span in para.spans:
         add_run(
             paragraph,
@@ -118,6 +121,31 @@ def write_paragraph(paragraph: _Paragraph, para: Para, size: float) -> None:
             span.italic or para.kind == "quote",
             span.href,
         )
+
+
+def _format(paragraph: CT_TextParagraph, para: Para, size: float) -> None:
+    """Level, indents, bullet and spacing, as `fit` assumes them."""
+    level = min(para.level, MAX_LEVEL)
+    props = paragraph.get_or_add_pPr()
+    props.lvl = level
+    props.set("marL", str(Pt(para.indent_pt)))
+    listed = para.kind in ("bullet", "number")
+    props.set("indent", str(-Pt(LIST_HANG_PT) if listed and not para.continued else 0))
+    props.append(_bullet(para, level))
+    props.line_spacing = 1.0
+    props.space_before = Pt(SPACE_BEFORE * size)
+    props.space_after = Pt(0)
+
+
+@lru_cache(maxsize=1024)
+def _formatted(para: Para, size: float) -> CT_TextParagraphProperties:
+    """The paragraph properties `_format` writes for a paragraph of this kind (its text
+    left out) at this size: built once, copied into each paragraph like it."""
+    paragraph = cast("CT_TextParagraph", OxmlElement("a:p"))
+    _format(paragraph, para, size)
+    props = paragraph.pPr
+    assert props is not None, "formatting adds paragraph properties"
+    return props
 
 
 def _bullet(para: Para, level: int) -> etree._Element:
@@ -145,13 +173,34 @@ def add_run(
     for number, line in enumerate(xml_text(text).split("\n")):
         if number:
             paragraph.add_line_break()  # type: ignore[no-untyped-call]
+        if link is None:  # a copy of the same run, styled once, given this text
+            element = deepcopy(_styled_run(size, bool(bold), bool(italic)))
+            element.text = line
+            end = paragraph._p.endParaRPr
+            if end is None:
+                paragraph._p.append(element)
+            else:
+                end.addprevious(element)  # where python-pptx's `add_run` puts it
+            continue
         run = paragraph.add_run()
         run.text = line
-        run.font.size = Pt(size)
-        run.font.bold = bold or None
-        run.font.italic = italic or None
-        if link is not None:
-            run.hyperlink.address = link
+        _style(run._r, size, bold, italic)
+        run.hyperlink.address = link
+
+
+def _style(run: CT_RegularTextRun, size: float, bold: bool, italic: bool) -> None:
+    font = Font(run.get_or_add_rPr())
+    font.size = Pt(size)
+    font.bold = bold or None
+    font.italic = italic or None
+
+
+@lru_cache(maxsize=256)
+def _styled_run(size: float, bold: bool, italic: bool) -> CT_RegularTextRun:
+    """An empty run as python-pptx adds it, styled by `_style`."""
+    run = cast("CT_TextParagraph", OxmlElement("a:p")).add_r()
+    _style(run, size, bold, italic)
+    return run
 
 
 def frame_text(shape: Shape) -> str:

@@ -6,38 +6,15 @@ that writes every prospect's page, one that must write nothing at all.
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
+from tests.cli_runner import Run, pitchmap
 from tests.factories import write_library, write_prospect
 
-PITCHMAP = Path(sys.executable).parent / "pitchmap"
 AS_OF = "2026-11-24"
-
-
-@dataclass(frozen=True)
-class Run:
-    code: int
-    stdout: str
-    stderr: str
-
-
-def pitchmap(cwd: Path, *args: str | Path, **env: str) -> Run:
-    done = subprocess.run(
-        [str(PITCHMAP), *map(str, args)],
-        env={**os.environ, "PITCHMAP_DATA_DIR": str(cwd / "data"), **env},
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    return Run(done.returncode, done.stdout, done.stderr)
 
 
 def library(root: Path) -> Path:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -255,6 +256,16 @@ def test_template_sample_content_is_replaced_not_kept(
     template.save(str(path))
     proposal = reopen(render_proposal(doc, template=path))
     assert all("Lorem ipsum" not in p.text for p in proposal.paragraphs)
+
+
+def test_proposals_on_the_same_template_come_out_the_same(doc: AssembledDocument) -> None:
+    """Paragraph and run properties are built once and copied: every copy must match."""
+
+    def parts(data: bytes) -> dict[str, bytes]:
+        with zipfile.ZipFile(io.BytesIO(data)) as package:
+            return {name: package.read(name) for name in package.namelist()}
+
+    assert parts(render_proposal(doc)) == parts(render_proposal(doc))
 
 
 def test_shipped_template_defines_every_required_style() -> None:

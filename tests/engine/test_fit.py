@@ -91,3 +91,10 @@ def test_columns_share_the_width_by_content_and_none_vanishes() -> None:
     widths = column_widths_pt([["Metric", "A much longer description column"], ["x", "y"]], 600)
     assert sum(widths) == 600
     assert widths[1] > widths[0] >= 600 / 2 / 2
+
+
+def test_line_starts_are_a_fresh_list_each_time() -> None:
+    """Measurements are cached: a caller changing its list must not change the next one's."""
+    first = line_starts("one two three four five six", 60, 14)
+    first.append(999)
+    assert line_starts("one two three four five six", 60, 14) == first[:-1]

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import io
 import re
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from pptx import Presentation
+from pptx.opc.constants import RELATIONSHIP_TYPE as RT
 from pptx.presentation import Presentation as PresentationType
 from pptx.slide import Slide
 
@@ -318,6 +320,31 @@ def test_a_customer_master_with_example_slides_yields_only_our_slides(
     assert [s.shapes.title.text for s in ours.slides] == [
         s.shapes.title.text for s in reopen(render_deck(doc)).slides
     ]
+
+
+def parts(data: bytes) -> dict[str, bytes]:
+    with zipfile.ZipFile(io.BytesIO(data)) as package:
+        return {name: package.read(name) for name in package.namelist()}
+
+
+def test_later_decks_on_a_master_come_out_as_the_first_did(
+    doc: AssembledDocument, tmp_path: Path
+) -> None:
+    """The first deck on a master works out its layouts' slides and notes the slow way;
+    later decks on the same master reuse that work and must not differ by a byte."""
+    master = Presentation(str(SHIPPED))
+    master.core_properties.title = "A master no deck has been built on yet"
+    path = tmp_path / "fresh.pptx"
+    master.save(str(path))
+    first = render_deck(doc, master=path)
+    assert parts(render_deck(doc, master=path)) == parts(first)
+
+
+def test_every_slide_has_a_notes_slide_of_its_own(deck: PresentationType) -> None:
+    notes_parts = [slide.notes_slide.part for slide in deck.slides]
+    assert len({part.partname for part in notes_parts}) == len(deck.slides)
+    for slide, part in zip(deck.slides, notes_parts, strict=True):
+        assert part.part_related_by(RT.SLIDE) is slide.part
 
 
 def test_shipped_master_is_16_by_9_with_every_required_layout() -> None:

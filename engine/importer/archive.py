@@ -1,0 +1,82 @@
+"""Checks on an Office file's zip package, made before any Office library opens it.
+
+A .pptx or .docx is a zip archive, and an uploaded one may be hostile: a few kilobytes that
+inflate to gigabytes (a zip bomb), or member names that climb out of a folder (`../`). Only
+the archive's directory is read here, nothing is inflated. The sizes it declares are what
+Python's zip reader will at most produce, so checking them bounds what parsing can use.
+(XML entity expansion, the other classic bomb, is off in python-pptx's and python-docx's
+parsers.)
+"""
+
+from __future__ import annotations
+
+import re
+import zipfile
+from pathlib import Path, PurePosixPath
+
+from engine.errors import InputError, Problem
+
+MAX_TOTAL_BYTES = 200 * 1024 * 1024
+MAX_RATIO = 100
+# A member this small cannot exhaust anything, whatever its ratio, while short, repetitive
+# XML parts of ordinary files can compress better than 100:1.
+RATIO_FROM_BYTES = 1024 * 1024
+MAX_MEMBERS = 10_000
+_ZIP_MAGIC = b"PK\x03\x04"
+_DRIVE = re.compile(r"^[A-Za-z]:")
+
+
+def check_package(path: Path, kind: str) -> None:
+    """Raise InputError unless `path` is a zip package safe to hand to an Office library.
+
+    `kind` names what the file should be ("PowerPoint file", "Word document") in messages.
+    """
+    where = str(path)
+    try:
+        with path.open("rb") as file:
+            magic = file.read(len(_ZIP_MAGIC))
+        if magic != _ZIP_MAGIC:
+            raise InputError([Problem(where, "file", f"is not a {kind} (not a zip package)")])
+        with zipfile.ZipFile(path) as archive:
+            members = archive.infolist()
+    except FileNotFoundError:
+        raise InputError([Problem(where, "file", "does not exist")]) from None
+    except IsADirectoryError:
+        raise InputError([Problem(where, "file", "is a folder, not a file")]) from None
+    except OSError as exc:
+        raise InputError([Problem(where, "file", f"cannot be read: {exc.strerror}")]) from None
+    except zipfile.BadZipFile as exc:
+        raise InputError([Problem(where, "file", f"is not a {kind} ({exc})")]) from None
+    problems = member_problems(members)
+    if problems:
+        raise InputError([Problem(where, "file", p) for p in problems])
+
+
+def member_problems(members: list[zipfile.ZipInfo]) -> list[str]:
+    """What is wrong with an archive's members, judged from its directory alone."""
+    if len(members) > MAX_MEMBERS:
+        return [f"holds {len(members)} files; an Office file this large is refused"]
+    problems: list[str] = []
+    total = sum(m.file_size for m in members)
+    if total > MAX_TOTAL_BYTES:
+        megabytes = MAX_TOTAL_BYTES // (1024 * 1024)
+        problems.append(f"would unpack to {total:,} bytes, more than the {megabytes} MB allowed")
+    for member in members:
+        if _escapes(member.filename):
+            problems.append(f"holds a file named {member.filename!r} outside its own folder")
+        elif _inflates(member):
+            problems.append(
+                f"holds {member.filename!r}, compressed more than {MAX_RATIO}:1 (a zip bomb?)"
+            )
+    return problems
+
+
+def _escapes(name: str) -> bool:
+    path = name.replace("\\", "/")
+    return path.startswith("/") or bool(_DRIVE.match(path)) or ".." in PurePosixPath(path).parts
+
+
+def _inflates(member: zipfile.ZipInfo) -> bool:
+    if member.file_size < RATIO_FROM_BYTES:
+        return False
+    return member.compress_size == 0 or member.file_size / member.compress_size > MAX_RATIO

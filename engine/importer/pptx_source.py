@@ -1,0 +1,156 @@
+"""A deck read slide by slide: its title, its text frames and tables, its speaker notes.
+
+Only what a reader sees as text is taken; pictures and charts stay in the deck. Whether a
+paragraph is a bullet is decided as PowerPoint shows it: an explicit bullet or numbering,
+an explicit "no bullet", else the placeholder's kind (body placeholders inherit bullets from
+the master, subtitles and free text boxes do not).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+from pptx import Presentation
+from pptx.enum.shapes import PP_PLACEHOLDER
+from pptx.oxml.ns import qn
+from pptx.shapes.base import BaseShape
+from pptx.shapes.graphfrm import GraphicFrame
+from pptx.shapes.group import GroupShape
+from pptx.slide import Slide
+from pptx.table import Table
+from pptx.text.text import TextFrame, _Paragraph, _Run
+
+from engine.importer.markup import Element, Excerpt, Grid, Item, Run, Runs, Text, plain, tidy
+
+_BULLETED = frozenset(
+    {
+        PP_PLACEHOLDER.BODY,
+        PP_PLACEHOLDER.OBJECT,
+        PP_PLACEHOLDER.VERTICAL_BODY,
+        PP_PLACEHOLDER.VERTICAL_OBJECT,
+    }
+)
+# Filled in by PowerPoint itself (slide number, date, footer): not the slide's content.
+_FURNITURE = frozenset(
+    {
+        PP_PLACEHOLDER.SLIDE_NUMBER,
+        PP_PLACEHOLDER.DATE,
+        PP_PLACEHOLDER.FOOTER,
+        PP_PLACEHOLDER.HEADER,
+    }
+)
+
+
+def read_deck(path: Path) -> list[Excerpt]:
+    """Every slide with text, in deck order; `anchor` numbers slides as PowerPoint does."""
+    deck = Presentation(str(path))
+    excerpts = (_slide(slide, number) for number, slide in enumerate(deck.slides, 1))
+    return [e for e in excerpts if e is not None]
+
+
+def _slide(slide: Slide, number: int) -> Excerpt | None:
+    """A slide's excerpt, or None for a slide with nothing under its title: a divider or an
+    empty slide has no content to reuse, and a block needs a body."""
+    heading = slide.shapes.title
+    title = " ".join(heading.text_frame.text.split()) if heading and heading.has_text_frame else ""
+    title_id = heading.shape_id if heading is not None else None
+    shapes = (s for s in _shapes(slide.shapes) if s.shape_id != title_id)
+    elements = [e for shape in shapes for e in _read(shape)]
+    first = elements[0] if elements else None
+    if not title and isinstance(first, Text | Item):
+        title = plain(first.runs)
+        elements.pop(0)
+    if not title or not elements:
+        return None
+    return Excerpt(f"slide-{number}", title, tuple(elements), _notes(slide))
+
+
+def _shapes(shapes: Iterable[BaseShape]) -> Iterator[BaseShape]:
+    """Shapes in the order the slide stacks them, groups opened."""
+    for shape in shapes:
+        if isinstance(shape, GroupShape):
+            yield from _shapes(shape.shapes)
+        else:
+            yield shape
+
+
+def _read(shape: BaseShape) -> list[Element]:
+    kind = shape.placeholder_format.type if shape.is_placeholder else None
+    if kind in _FURNITURE:
+        return []
+    if isinstance(shape, GraphicFrame) and shape.has_table:
+        return [_grid(shape.table)]
+    text_frame = getattr(shape, "text_frame", None)
+    if not shape.has_text_frame or not isinstance(text_frame, TextFrame):
+        return []
+    bulleted = kind in _BULLETED
+    elements = (_element(p, bulleted) for p in text_frame.paragraphs)
+    return [e for e in elements if e is not None]
+
+
+def _element(paragraph: _Paragraph, bulleted: bool) -> Text | Item | None:
+    runs = _runs(paragraph)
+    if not runs:
+        return None
+    bullet = _bullet(paragraph)
+    if bullet == "none" or (bullet is None and not bulleted and paragraph.level == 0):
+        return Text(runs)
+    return Item(runs, paragraph.level, ordered=bullet == "number")
+
+
+def _bullet(paragraph: _Paragraph) -> str | None:
+    """'bullet', 'number' or 'none' when the paragraph says so itself, else None (inherited)."""
+    props = paragraph._p.pPr
+    if props is None:
+        return None
+    for child in props:
+        if child.tag == qn("a:buNone"):
+            return "none"
+        if child.tag in (qn("a:buChar"), qn("a:buBlip")):
+            return "bullet"
+        if child.tag == qn("a:buAutoNum"):
+            return "number"
+    return None
+
+
+def _runs(paragraph: _Paragraph) -> Runs:
+    """The paragraph's runs with their marks; a line break or a field reads as its text."""
+    runs = iter(paragraph.runs)
+    found: list[Run] = []
+    for child in paragraph._p:
+        if child.tag == qn("a:r"):
+            run = next(runs)
+            font = run.font
+            found.append(Run(run.text, font.bold is True, font.italic is True, _href(run)))
+        elif child.tag == qn("a:br"):
+            found.append(Run(" "))
+        elif child.tag == qn("a:fld"):
+            found.append(Run("".join(child.itertext())))
+    return tidy(found)
+
+
+def _href(run: _Run) -> str | None:
+    return run.hyperlink.address
+
+
+def _grid(table: Table) -> Grid:
+    """The table's rows; a cell covered by a merge reads as empty rather than repeated."""
+    rows = []
+    for row in table.rows:
+        cells: list[Runs] = []
+        for cell in row.cells:
+            if cell.is_spanned:
+                cells.append(())
+                continue
+            paragraphs = [_runs(p) for p in cell.text_frame.paragraphs]
+            cells.append(tidy([r for runs in paragraphs for r in (*runs, Run(" "))]))
+        rows.append(tuple(cells))
+    return Grid(tuple(rows))
+
+
+def _notes(slide: Slide) -> str:
+    if not slide.has_notes_slide:
+        return ""
+    frame = slide.notes_slide.notes_text_frame
+    return frame.text.strip() if frame is not None else ""

@@ -1,0 +1,32 @@
+"""Running the installed `pitchmap` command as a user would, in a folder of its own."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+PITCHMAP = Path(sys.executable).parent / "pitchmap"
+
+
+@dataclass(frozen=True)
+class Run:
+    code: int
+    stdout: str
+    stderr: str
+
+
+def pitchmap(cwd: Path, *args: str | Path, **env: str) -> Run:
+    """Run `pitchmap args...` in `cwd`, its data folder `cwd/data`; a model load fits in 300 s."""
+    done = subprocess.run(
+        [str(PITCHMAP), *map(str, args)],
+        env={**os.environ, "PITCHMAP_DATA_DIR": str(cwd / "data"), **env},
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    return Run(done.returncode, done.stdout, done.stderr)
