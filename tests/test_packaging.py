@@ -24,6 +24,8 @@ NEEDED = [
     "fixtures/bastion/labels.yaml",
     "engine/select.py",
     "api/cli.py",
+    "tracker/migrations/env.py",
+    "tracker/migrations/versions/0001_initial.py",
 ]
 
 

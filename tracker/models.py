@@ -1,0 +1,290 @@
+"""What pitchmap stores: libraries and block versions, documents, share links, visits, keys.
+
+The tables follow the one-way flow of the product: a library's blocks are kept as immutable
+versions, a document points at the exact versions it was assembled from (so a later re-import
+never rewrites what a prospect was sent), a share link opens one document for one recipient, and
+each visit records per-section time. Secrets (link tokens, visit secrets, API keys, passwords)
+are stored only as hashes: a copy of the database lets nobody open a link or call the API.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, ClassVar
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
+
+ROLES = ("rep", "marketing", "admin")
+_ROLE_CHECK = "role IN ('rep', 'marketing', 'admin')"
+_SHA256_HEX = 64
+
+# Named constraints let Alembic alter or drop them later, also on SQLite (batch mode).
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class UTCDateTime(TypeDecorator[dt.datetime]):
+    """A timezone-aware UTC timestamp on every backend.
+
+    SQLite has no time zones and hands back naive datetimes; PostgreSQL converts to the session's
+    zone. Normalising on the way in and out means callers always compare aware UTC values, and a
+    naive value (a programming error) is refused instead of silently taken as local time.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Dialect) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("timestamps must be timezone-aware")
+        return value.astimezone(dt.UTC)
+
+    def process_result_value(
+        self, value: dt.datetime | None, dialect: Dialect
+    ) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=dt.UTC)
+        return value.astimezone(dt.UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map: ClassVar[dict[Any, Any]] = {dt.datetime: UTCDateTime, dict[str, Any]: JSON}
+
+
+class Library(Base):
+    """One imported content library; re-importing the same library keeps its row and history."""
+
+    __tablename__ = "libraries"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    root: Mapped[str] = mapped_column(Text)
+    imported_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    slots: Mapped[list[Slot]] = relationship(
+        back_populates="library", order_by="Slot.position", cascade="all, delete-orphan"
+    )
+
+
+class Slot(Base):
+    """One position of a library's message map, as of its latest import."""
+
+    __tablename__ = "slots"
+    __table_args__ = (UniqueConstraint("library_id", "key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    library_id: Mapped[int] = mapped_column(ForeignKey("libraries.id", ondelete="CASCADE"))
+    key: Mapped[str] = mapped_column(String(200))  # the slot id of message_map.yaml
+    title: Mapped[str] = mapped_column(Text)
+    count: Mapped[int] = mapped_column(Integer, default=1)
+    position: Mapped[int] = mapped_column(Integer)
+
+    library: Mapped[Library] = relationship(back_populates="slots")
+
+
+class Block(Base):
+    """A block's identity in a library (its id); what it says lives in its versions."""
+
+    __tablename__ = "blocks"
+    __table_args__ = (UniqueConstraint("library_id", "key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    library_id: Mapped[int] = mapped_column(ForeignKey("libraries.id", ondelete="CASCADE"))
+    key: Mapped[str] = mapped_column(String(200))  # the block id of its front matter
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    versions: Mapped[list[BlockVersion]] = relationship(
+        back_populates="block", order_by="BlockVersion.number"
+    )
+
+
+class BlockVersion(Base):
+    """One content of a block, identified by its content hash and never changed afterwards.
+
+    Documents reference versions, not blocks, so a report shows what the prospect actually read.
+    """
+
+    __tablename__ = "block_versions"
+    __table_args__ = (
+        UniqueConstraint("block_id", "content_hash"),
+        UniqueConstraint("block_id", "number"),
+        CheckConstraint("status IN ('approved', 'draft', 'retired')", name="status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    block_id: Mapped[int] = mapped_column(ForeignKey("blocks.id", ondelete="CASCADE"))
+    number: Mapped[int] = mapped_column(Integer)  # 1, 2, ... in import order
+    content_hash: Mapped[str] = mapped_column(String(_SHA256_HEX))
+    slot: Mapped[str] = mapped_column(String(200))
+    title: Mapped[str] = mapped_column(Text)
+    body: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16))
+    expires: Mapped[dt.date | None] = mapped_column(Date)
+    tags: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    source: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    block: Mapped[Block] = relationship(back_populates="versions")
+
+
+class Prospect(Base):
+    """The latest profile seen for a prospect id; each document keeps its own snapshot."""
+
+    __tablename__ = "prospects"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(200), unique=True)  # the profile's `id`
+    company: Mapped[str] = mapped_column(Text)
+    profile: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class Document(Base):
+    """One assembled document for one prospect, frozen at the block versions it used."""
+
+    __tablename__ = "documents"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    library_id: Mapped[int] = mapped_column(ForeignKey("libraries.id"), index=True)
+    prospect_id: Mapped[int] = mapped_column(ForeignKey("prospects.id"), index=True)
+    title: Mapped[str] = mapped_column(Text)
+    as_of: Mapped[dt.date] = mapped_column(Date)
+    # The profile and rep as they were when assembled: re-rendering gives the same document.
+    profile: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    rep: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_by_key_id: Mapped[int | None] = mapped_column(
+        ForeignKey("api_keys.id", ondelete="SET NULL"), index=True
+    )
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    sections: Mapped[list[DocumentSection]] = relationship(
+        back_populates="document", order_by="DocumentSection.position", cascade="all"
+    )
+
+
+class DocumentSection(Base):
+    """One section of a document, in order: which block version filled which slot."""
+
+    __tablename__ = "document_sections"
+    __table_args__ = (UniqueConstraint("document_id", "position"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    document_id: Mapped[str] = mapped_column(ForeignKey("documents.id", ondelete="CASCADE"))
+    position: Mapped[int] = mapped_column(Integer)
+    slot: Mapped[str] = mapped_column(String(200))
+    block_version_id: Mapped[int] = mapped_column(ForeignKey("block_versions.id"), index=True)
+    title: Mapped[str] = mapped_column(Text)  # after placeholders were filled
+
+    document: Mapped[Document] = relationship(back_populates="sections")
+    block_version: Mapped[BlockVersion] = relationship()
+
+
+class ShareLink(Base):
+    """One recipient's way into one document. Only the token's SHA-256 is stored."""
+
+    __tablename__ = "share_links"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    document_id: Mapped[str] = mapped_column(
+        ForeignKey("documents.id", ondelete="CASCADE"), index=True
+    )
+    token_hash: Mapped[str] = mapped_column(String(_SHA256_HEX), unique=True)
+    recipient_email: Mapped[str | None] = mapped_column(String(320), index=True)
+    expires_at: Mapped[dt.datetime | None]
+    revoked_at: Mapped[dt.datetime | None]
+    allow_download: Mapped[bool] = mapped_column(Boolean, default=False)
+    require_email: Mapped[bool] = mapped_column(Boolean, default=False)
+    passcode_hash: Mapped[str | None] = mapped_column(String(200))
+    created_by_key_id: Mapped[int | None] = mapped_column(
+        ForeignKey("api_keys.id", ondelete="SET NULL"), index=True
+    )
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class Visit(Base):
+    """One page load whose script reported in; its secret authenticates its heartbeats."""
+
+    __tablename__ = "visits"
+    __table_args__ = (Index("ix_visits_link_id_created_at", "link_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    link_id: Mapped[int] = mapped_column(ForeignKey("share_links.id", ondelete="CASCADE"))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    secret_hash: Mapped[str] = mapped_column(String(_SHA256_HEX))
+    user_agent_kind: Mapped[str] = mapped_column(String(32))  # e.g. browser, headless, mobile
+    email: Mapped[str | None] = mapped_column(String(320))  # when the link's email gate was passed
+    last_seq: Mapped[int] = mapped_column(Integer, default=0)  # heartbeats apply once, in order
+    last_seen_at: Mapped[dt.datetime | None]
+
+
+class SectionTime(Base):
+    """How long one visit had one section on screen; a row exists once the section was seen."""
+
+    __tablename__ = "section_time"
+
+    visit_id: Mapped[int] = mapped_column(
+        ForeignKey("visits.id", ondelete="CASCADE"), primary_key=True
+    )
+    section_id: Mapped[int] = mapped_column(
+        ForeignKey("document_sections.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    dwell_ms: Mapped[int] = mapped_column(Integer, default=0)
+    seen: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class User(Base):
+    """A person who signs in to the pages; the API itself authenticates with keys."""
+
+    __tablename__ = "users"
+    __table_args__ = (CheckConstraint(_ROLE_CHECK, name="role"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class ApiKey(Base):
+    """A bearer key for the internal API, stored as its SHA-256 and checked on every request."""
+
+    __tablename__ = "api_keys"
+    __table_args__ = (CheckConstraint(_ROLE_CHECK, name="role"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    role: Mapped[str] = mapped_column(String(16))
+    key_hash: Mapped[str] = mapped_column(String(_SHA256_HEX), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    last_used_at: Mapped[dt.datetime | None]
+    revoked_at: Mapped[dt.datetime | None]
