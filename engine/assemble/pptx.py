@@ -13,7 +13,7 @@ import io
 import zipfile
 from collections.abc import Iterator, Sequence
 from copy import deepcopy
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from lxml import etree
@@ -37,6 +37,8 @@ from engine.assemble.document import AssembledDocument, AssembledSection
 from engine.assemble.fit import SPACE_BEFORE, Box, Para, fit_size, height_pt, paginate_balanced
 from engine.assemble.masters import REQUIRED_LAYOUTS, TemplateError, master_bytes
 from engine.assemble.pptx_text import (
+    add_text_box,
+    body_list_style,
     box_of,
     designed_size,
     emu,
@@ -56,7 +58,7 @@ MIN_PT = 14.0  # below this, slide text stops being readable from the back of a 
 PACK_PT = 18.0  # text that needs several slides is packed at this size, not squeezed
 QUOTE_MIN_PT = 20.0  # a quote set smaller than this is just a paragraph: show it as one
 TITLE_MIN_PT = 20.0
-TABLE_PT = 18.0  # tables start smaller than running text: their cells are narrow
+TABLE_PT = 18.0  # tables grow past this only where no cell wraps more for it: cells are narrow
 LEAD_PT = 20.0  # the line introducing a table
 LAST_RESORT_PT = 8.0  # for text that cannot continue elsewhere: a very long title
 # Used only when a master sets no size for a placeholder at all.
@@ -135,6 +137,7 @@ class _Deck:
         self.sizes = plan.sizes
         self.clones = plan.clones
         self.areas: dict[tuple[str, int], Shape] = {}  # the layouts' body placeholders
+        self.styles: dict[str, etree._Element] = {}  # list styles for plain text boxes
         self.notes_names: set[str] | None = None  # notes slide part names in use
 
     @classmethod
@@ -315,7 +318,7 @@ class _Deck:
         if isinstance(piece, TablePiece):
             if pptx_shapes.column_count(piece.table):
                 return self.table(piece, titles)
-            return self.text(piece.lead, titles, "Title and Bullets")
+            return self.text([*piece.lead, *piece.tail], titles, "Title and Bullets")
         return self.picture(piece, titles)
 
     def text(self, paras: Sequence[Para], titles: Iterator[str], layout: str) -> list[Slide]:
@@ -355,25 +358,68 @@ class _Deck:
 
     def table(self, piece: TablePiece, titles: Iterator[str]) -> list[Slide]:
         """A real table under the title (and its lead line); rows that do not fit continue
-        on further slides under a repeated header."""
-        area = self.area("Title and Bullets")
-        lead_size = min(self.body_size("Title and Bullets"), LEAD_PT)
-        lead_pt = _lead_height(piece.lead, area, lead_size)
-        largest = min(self.body_size("Title and Bullets"), TABLE_PT)
+        on further slides under a repeated header. Text after the table sits below its last
+        rows when it fits there, else it continues on slides of its own."""
+        layout = "Title and Bullets"
+        area = self.area(layout)
+        text_size = min(self.body_size(layout), LEAD_PT)
+        lead_pt = _lead_height(piece.lead, area, text_size)
         width, height = to_pt(area.width or 0), to_pt(area.height or 0)
-        plan = pptx_shapes.plan_table(piece.table, width, height - lead_pt, largest, MIN_PT)
+        plan, tail_size = self.table_plan(piece, width, height, lead_pt, text_size)
         slides = []
         for number, rows in enumerate(plan.pages):
-            slide, bodies = self.slide("Title and Bullets", next(titles))
+            slide, bodies = self.slide(layout, next(titles))
             top = (area.top or 0) + (emu(lead_pt) if number == 0 else 0)
             at = (area.left or 0, top, area.width or 0)
             pptx_shapes.add_table(slide, at, piece.table, rows, plan)
             if number == 0 and piece.lead:
                 _resize(bodies[0], area, emu(lead_pt))
-                write(bodies[0].text_frame, piece.lead, lead_size)
+                write(bodies[0].text_frame, piece.lead, text_size)
+            if number == len(plan.pages) - 1 and tail_size is not None:
+                below = top + emu(pptx_shapes.page_height_pt(piece.table, plan, number))
+                bottom = (area.top or 0) + (area.height or 0)
+                frame_at = (area.left or 0, below, area.width or 0, bottom - below)
+                tail = add_text_box(slide, frame_at, area, self.list_style(layout))
+                write(tail.text_frame, piece.tail, tail_size)
             _tidy(bodies)
             slides.append(slide)
+        if piece.tail and tail_size is None:
+            slides += self.text(piece.tail, titles, layout)
         return slides
+
+    def table_plan(
+        self, piece: TablePiece, width: float, height: float, lead_pt: float, text_size: float
+    ) -> tuple[pptx_shapes.TablePlan, float | None]:
+        """The table's plan, and the size its tail is set at below it (None: the tail needs
+        slides of its own). The table shrinks, down to the smallest readable size, to make
+        room for its tail on the same slide before the tail is sent to a slide of its own."""
+        room = height - lead_pt  # the table's text is no larger than the text around it
+        alone = pptx_shapes.plan_table(piece.table, width, room, text_size, MIN_PT, TABLE_PT)
+        if not piece.tail:
+            return alone, None
+        box = box_of(self.area("Title and Bullets"))
+        insets = height - box.height_pt
+        last = len(alone.pages) - 1
+        if last:  # the last page starts at the top of the body area
+            used = pptx_shapes.page_height_pt(piece.table, alone, last)
+            below = Box(box.width_pt, height - used - insets)
+            return alone, fit_size(piece.tail, below, text_size, MIN_PT)
+        size = alone.size
+        while size >= MIN_PT:
+            plan = replace(alone, size=size)
+            used = pptx_shapes.page_height_pt(piece.table, plan, 0)
+            below = Box(box.width_pt, room - used - insets)
+            tail_size = fit_size(piece.tail, below, text_size, MIN_PT)
+            if tail_size is not None:
+                return plan, tail_size
+            size -= 1
+        return alone, None
+
+    def list_style(self, layout: str) -> etree._Element:
+        """The paragraph styles text in the layout's body placeholder inherits."""
+        if layout not in self.styles:
+            self.styles[layout] = body_list_style(self.layouts[layout].layout, self.area(layout))
+        return self.styles[layout]
 
     def picture(self, piece: PicturePiece, titles: Iterator[str]) -> list[Slide]:
         """A picture beside its text in two columns, or alone when the text needs more room."""

@@ -15,8 +15,15 @@ from pptx.shapes.autoshape import Shape
 from pptx.slide import Slide
 from pptx.util import Emu
 
-from engine.assemble.fit import column_widths_pt, paginate_rows, row_height_pt, table_height_pt
-from engine.assemble.pptx_text import add_run, emu, remove_shape
+from engine.assemble.fit import (
+    CELL_MARGIN_X_PT,
+    column_widths_pt,
+    line_count,
+    paginate_rows,
+    row_height_pt,
+    table_height_pt,
+)
+from engine.assemble.pptx_text import add_run, emu, remove_shape, to_pt
 from engine.assemble.safety import Picture, xml_text
 from engine.markdown import Spans, Table, spans_text
 
@@ -47,19 +54,48 @@ def cell_texts(table: Table) -> tuple[list[str], list[list[str]]]:
 
 
 def plan_table(
-    table: Table, width: float, height: float, largest: float, smallest: float
+    table: Table,
+    width: float,
+    height: float,
+    largest: float,
+    smallest: float,
+    comfortable: float | None = None,
 ) -> TablePlan:
     """The largest size at which the whole table fits width x height points, else pages of
-    rows at `smallest`."""
+    rows at `smallest`. Sizes above `comfortable` are taken only where no cell wraps onto
+    more lines than it does at `comfortable`: a table with room grows, a cramped one does not."""
     header, rows = cell_texts(table)
-    widths = tuple(column_widths_pt([header, *rows], width))
+    lines = [header, *rows]
+    widths = tuple(column_widths_pt(lines, width))
     size = float(math.floor(largest))
+    wraps = None
+    if comfortable is not None and size > comfortable:
+        wraps = _wraps(lines, widths, comfortable)
     while size >= smallest:
-        if table_height_pt([header, *rows], widths, size) <= height:
+        grows = wraps is not None and comfortable is not None and size > comfortable
+        if (not grows or _wraps(lines, widths, size) == wraps) and table_height_pt(
+            lines, widths, size
+        ) <= height:
             return TablePlan(size, widths, (tuple(range(len(rows))),))
         size -= 1
     pages = paginate_rows(header, rows, widths, height, smallest)
     return TablePlan(smallest, widths, tuple(tuple(p) for p in pages))
+
+
+def page_height_pt(table: Table, plan: TablePlan, page: int) -> float:
+    """Points one page of the planned table takes: its header and that page's rows."""
+    header, rows = cell_texts(table)
+    lines = [header, *(rows[i] for i in plan.pages[page])]
+    return sum(to_pt(emu(row_height_pt(r, plan.widths_pt, plan.size))) for r in lines)
+
+
+def _wraps(lines: Sequence[Sequence[str]], widths: Sequence[float], size: float) -> list[int]:
+    """How many lines each row's tallest cell wraps onto at `size`."""
+    inner = [w - 2 * CELL_MARGIN_X_PT for w in widths]
+    return [
+        max((line_count(t, w, size) for t, w in zip(row, inner, strict=True)), default=1)
+        for row in lines
+    ]
 
 
 def add_table(

@@ -18,7 +18,7 @@ from pptx.oxml.ns import qn
 from pptx.oxml.text import CT_RegularTextRun, CT_TextParagraph, CT_TextParagraphProperties
 from pptx.oxml.xmlchemy import OxmlElement
 from pptx.shapes.autoshape import Shape
-from pptx.slide import SlideLayout, SlideMaster
+from pptx.slide import Slide, SlideLayout, SlideMaster
 from pptx.text.text import Font, TextFrame, _Paragraph
 from pptx.util import Emu, Length, Pt
 
@@ -64,6 +64,52 @@ def designed_size(layout: SlideLayout, shape: Shape, fallback: float) -> float:
     style = "p:titleStyle" if kind == "title" else "p:bodyStyle"
     found = master.element.xpath(f"./p:txStyles/{style}/a:lvl1pPr/a:defRPr/@sz")
     return int(found[0]) / 100 if found else fallback
+
+
+def body_list_style(layout: SlideLayout, shape: Shape) -> etree._Element:
+    """An `a:lstStyle` with the paragraph levels text in a body placeholder inherits (the
+    master's body style, then the master's and the layout's placeholders), so a plain text
+    box on a slide of the layout looks like the placeholder's text."""
+    idx = shape.placeholder_format.idx
+    master = layout.slide_master
+    sources = master.element.xpath("./p:txStyles/p:bodyStyle")
+    sources += [
+        p.element.xpath("./p:txBody/a:lstStyle")[0]
+        for p in placeholders(master)
+        if placeholder_kind(p.element) == "body" and p.element.xpath("./p:txBody/a:lstStyle")
+    ]
+    sources += [
+        p.element.xpath("./p:txBody/a:lstStyle")[0]
+        for p in placeholders(layout)
+        if p.placeholder_format.idx == idx and p.element.xpath("./p:txBody/a:lstStyle")
+    ]
+    levels: dict[str, etree._Element] = {}
+    for source in sources:
+        for level in source:
+            if isinstance(level.tag, str) and level.tag.startswith(qn("a:lvl")):
+                levels[level.tag] = level
+    style = OxmlElement("a:lstStyle")
+    for tag in sorted(levels, key=lambda t: int(t.removeprefix(qn("a:lvl")).removesuffix("pPr"))):
+        style.append(deepcopy(levels[tag]))
+    return style
+
+
+def add_text_box(
+    slide: Slide, at: tuple[int, int, int, int], like: Shape, style: etree._Element
+) -> Shape:
+    """A text box at (left, top, width, height) in EMU with `like`'s insets and the list
+    style `body_list_style` found for it: room for text below a table, say."""
+    left, top, width, height = at
+    shape = slide.shapes.add_textbox(Emu(left), Emu(top), Emu(width), Emu(height))
+    frame, model = shape.text_frame, like.text_frame
+    frame.margin_left, frame.margin_right = model.margin_left, model.margin_right
+    frame.margin_top, frame.margin_bottom = model.margin_top, model.margin_bottom
+    body = frame._txBody
+    old = body.find(qn("a:lstStyle"))
+    if old is not None:
+        old.addprevious(deepcopy(style))
+        body.remove(old)
+    return shape
 
 
 def placeholders(owner: SlideLayout | SlideMaster) -> list[Shape]:

@@ -41,10 +41,12 @@ class QuotePiece:
 
 @dataclass(frozen=True)
 class TablePiece:
-    """A table, and the short line that introduces it when there is one."""
+    """A table, the short line that introduces it when there is one, and the text that
+    follows it (set below the table when there is room, else on slides of its own)."""
 
     table: Table
     lead: tuple[Para, ...] = ()
+    tail: tuple[Para, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -61,7 +63,7 @@ Piece = TextPiece | QuotePiece | TablePiece | PicturePiece
 
 def plan(nodes: Sequence[Node], assets: Path | None) -> list[Piece]:
     """The block's pieces in reading order; pictures that may not be embedded are dropped."""
-    return _combine(list(_pieces(list(nodes), assets)))
+    return _follow(_combine(list(_pieces(list(nodes), assets))))
 
 
 def _pieces(nodes: list[Node], assets: Path | None) -> Iterator[Piece]:
@@ -147,6 +149,19 @@ def _combine(pieces: list[Piece]) -> list[Piece]:
             and not previous.text
         ):
             merged[-1] = PicturePiece(previous.picture, previous.alt, piece.paras)
+        else:
+            merged.append(piece)
+    return merged
+
+
+def _follow(pieces: list[Piece]) -> list[Piece]:
+    """Running text right after a table goes with it, to sit below it if there is room
+    (text a picture takes as its column, or a later table as its lead, is already taken)."""
+    merged: list[Piece] = []
+    for piece in pieces:
+        previous = merged[-1] if merged else None
+        if isinstance(piece, TextPiece) and isinstance(previous, TablePiece) and not previous.tail:
+            merged[-1] = TablePiece(previous.table, previous.lead, piece.paras)
         else:
             merged.append(piece)
     return merged

@@ -358,3 +358,30 @@ def test_libreoffice_shows_one_page_per_slide(deck: PresentationType, tmp_path: 
     path = tmp_path / "deck.pptx"
     deck.save(str(path))
     assert page_count(to_pdf(path, tmp_path)) == len(deck.slides)
+
+
+def test_a_closing_sentence_after_a_small_table_stays_on_the_table_slide(
+    doc: AssembledDocument,
+) -> None:
+    intro = Paragraph((Span("Here is how the costs compare for a 1,500-employee firm:"),))
+    header = ((Span(""),), (Span("In-house"),), (Span("Bastion"),))
+    rows = tuple(
+        ((Span(f"Line {i}"),), (Span(f"{10 * i} units"),), (Span(f"{2 * i} units"),))
+        for i in range(1, 6)
+    )
+    closing = Paragraph((Span("That means one number in the budget, fixed for the term."),))
+    block = section("proof", "proof-cost", "Cost", (intro, Table(header, rows), closing))
+    deck = reopen(render_deck(with_sections(doc, block)))
+    (slide,) = slides_of(deck, "proof-cost")
+    (table,) = [s for s in slide.shapes if s.has_table]
+    (below,) = [s for s in slide.shapes if s.has_text_frame and "one number" in s.text_frame.text]
+    assert below.top >= table.top + sum(row.height for row in table.table.rows)
+    assert squash(below.text_frame.text) == squash(closing.spans[0].text)
+    assert list(paragraphs(slide))[-1] == closing.spans[0].text
+    layout_body = slide.slide_layout.placeholders.get(idx=1)
+    assert layout_body is not None
+    assert below.top + below.height <= layout_body.top + layout_body.height
+    size, needed, room = measure(below)
+    assert needed <= room and size >= MIN_PT
+    width = sum(column.width for column in table.table.columns)
+    assert width == pytest.approx(layout_body.width, rel=0.01)
