@@ -14,15 +14,19 @@ from api.errors import EXCEPTION_HANDLERS
 from api.settings import Settings
 from api.state import Workspace
 from engine import Prospect
+from engine.embed import Progress
 
 MAX_BODY = 1_000_000  # a prospect profile is a few kB; anything near this is not one
 
 
 def create_app(
-    settings: Settings, library: Path | None = None, prospects: tuple[Prospect, ...] = ()
+    settings: Settings,
+    library: Path | None = None,
+    prospects: tuple[Prospect, ...] = (),
+    on_progress: Progress | None = None,
 ) -> Litestar:
     """Index `library` (if given) and return an app serving it; settings are read by the caller."""
-    workspace = Workspace.open(settings, library, prospects)
+    workspace = Workspace.open(settings, library, prospects, on_progress)
     return Litestar(
         route_handlers=[HomeController, SelectionController],
         dependencies={

@@ -24,8 +24,8 @@ from rich.progress import (
 from rich.table import Table
 
 from api.settings import Settings
+from api.state import open_selector
 from engine import (
-    Embedder,
     IndexedLibrary,
     InputError,
     PitchmapError,
@@ -33,7 +33,6 @@ from engine import (
     Prospect,
     Selection,
     Selector,
-    index_library,
     load_library,
     load_prospects,
 )
@@ -107,20 +106,17 @@ def progress_bar(description: str) -> Iterator[Callable[[int, int], None]]:
         yield advance
 
 
-def indexed(library_dir: Path, settings: Settings) -> tuple[IndexedLibrary, Embedder]:
+def indexed(library_dir: Path, settings: Settings) -> Selector:
     library = load_library(library_dir)
-    embedder = Embedder(settings.model, cache_dir=settings.data_dir, backend=settings.embedder)
     with progress_bar(f"embedding {library.name}") as advance:
-        result = index_library(library, embedder, settings.data_dir, advance)
-    return result, embedder
+        return open_selector(settings, library, advance)
 
 
 @app.command("index")
 @reports_errors
 def index_command(library: LibraryOption) -> None:
     """Embed the library's blocks (only what changed since the last run) and save the index."""
-    result, _ = indexed(library, Settings.from_env())
-    r = result.report
+    r = indexed(library, Settings.from_env()).indexed.report
     out.print(
         f"indexed {r.blocks} blocks: {r.embedded} embedded, {r.blocks - r.embedded} from cache, "
         f"{r.written} index entries written, {r.removed} removed",
@@ -139,14 +135,13 @@ def select_command(
     """Choose the blocks of every slot for each prospect, with reasons, gaps and alternatives."""
     date = parse_as_of(as_of)
     profiles = load_prospects(prospects)
-    result, embedder = indexed(library, Settings.from_env())
-    selector = Selector(result, embedder)
+    selector = indexed(library, Settings.from_env())
     for prospect in profiles:
         selection = selector.select(prospect, date)
         if as_json:
             print(json.dumps(selection.to_dict(), ensure_ascii=False), flush=True)
         else:
-            print_selection(selection, result)
+            print_selection(selection, selector.indexed)
 
 
 def print_selection(selection: Selection, result: IndexedLibrary) -> None:
@@ -197,8 +192,7 @@ def assemble_command(
     settings = Settings.from_env()
     rep = Rep(name=rep_name or settings.rep_name, email=rep_email or settings.rep_email)
     profiles = load_prospects(prospects)
-    result, embedder = indexed(library, settings)
-    documents = assemble_all(Selector(result, embedder), profiles, date, rep)
+    documents = assemble_all(indexed(library, settings), profiles, date, rep)
     files: list[tuple[Path, bytes]] = []
     with progress_bar("rendering") as advance:
         for done, document in enumerate(documents, 1):
@@ -325,8 +319,10 @@ def run_server(library: Path | None, prospects: tuple[Prospect, ...], host: str,
     from api.app import create_app
 
     settings = Settings.from_env()
-    err.print(f"indexing {library} ..." if library else "starting without a library")
-    application = create_app(settings, library, prospects)
+    if library is None:
+        err.print("starting without a library")
+    with progress_bar("embedding the library") as advance:
+        application = create_app(settings, library, prospects, advance)
     shown = "localhost" if host in ("127.0.0.1", "0.0.0.0") else host
     print(f"pitchmap is serving at http://{shown}:{port}/", flush=True)
     uvicorn.run(application, host=host, port=port, log_level="warning")

@@ -6,7 +6,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from api.settings import Settings
-from engine import Embedder, Prospect, Selector, index_library, load_library
+from engine import Embedder, Library, Prospect, Selector, index_library, load_library
+from engine.embed import Progress
 
 
 @dataclass(frozen=True)
@@ -18,10 +19,22 @@ class Workspace:
 
     @classmethod
     def open(
-        cls, settings: Settings, library: Path | None, prospects: tuple[Prospect, ...] = ()
+        cls,
+        settings: Settings,
+        library: Path | None,
+        prospects: tuple[Prospect, ...] = (),
+        on_progress: Progress | None = None,
     ) -> Workspace:
         if library is None:
             return cls(None, prospects)
-        embedder = Embedder(settings.model, cache_dir=settings.data_dir, backend=settings.embedder)
-        indexed = index_library(load_library(library), embedder, settings.data_dir)
-        return cls(Selector(indexed, embedder), prospects)
+        return cls(open_selector(settings, load_library(library), on_progress), prospects)
+
+
+def open_selector(
+    settings: Settings, library: Library, on_progress: Progress | None = None
+) -> Selector:
+    """Bring a loaded library's index up to date with the configured model and select on it:
+    the one start-up every command and the server share."""
+    embedder = Embedder(settings.model, cache_dir=settings.data_dir, backend=settings.embedder)
+    indexed = index_library(library, embedder, settings.data_dir, on_progress)
+    return Selector(indexed, embedder)

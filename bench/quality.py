@@ -73,7 +73,8 @@ def top_per_slot(indexed: IndexedLibrary, prospect: Prospect, scores: np.ndarray
     table, allowed = indexed.table, eligible(indexed.table, prospect, AS_OF)
     sections = []
     for slot in indexed.library.slots:
-        candidates = np.flatnonzero(allowed & (table.slots == slot.id))
+        rows = table.rows_in(slot.id)
+        candidates = rows[allowed[rows]]
         best = candidates[np.argsort(-scores[candidates], kind="stable")[: slot.count]]
         sections += [Section(slot.id, table.blocks[i].id, float(scores[i]), "") for i in best]
     return Selection(prospect.id, tuple(sections), (), ())

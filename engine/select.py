@@ -220,7 +220,7 @@ def _facets(table: BlockTable, prospect: Prospect) -> _Facets:
 
 
 def _allowed_rows(table: BlockTable, slot: str, allowed: NDArray[np.bool_]) -> NDArray[np.intp]:
-    rows = table.slot_rows.get(slot, np.zeros(0, dtype=np.intp))
+    rows = table.rows_in(slot)
     return rows[allowed[rows]]
 
 

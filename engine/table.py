@@ -40,7 +40,6 @@ class FacetColumn:
 @dataclass(frozen=True)
 class BlockTable:
     blocks: tuple[Block, ...]
-    slots: NDArray[np.str_]
     approved: Mask
     expires: NDArray[np.int64]
     facets: dict[str, FacetColumn]
@@ -69,7 +68,6 @@ class BlockTable:
                     column.values.setdefault(value, np.zeros(n, dtype=bool))[i] = True
         return cls(
             blocks=tuple(blocks),
-            slots=np.array([b.slot for b in blocks], dtype=np.str_),
             approved=np.array([b.status == "approved" for b in blocks], dtype=bool),
             expires=np.array(
                 [b.expires.toordinal() if b.expires else _NEVER for b in blocks], dtype=np.int64
@@ -101,6 +99,10 @@ class BlockTable:
         index = np.arange(lengths.sum()) - np.repeat(offsets - starts, lengths)
         similarity = queries @ self.passages[index].T
         return np.maximum.reduceat(similarity, offsets, axis=1)
+
+    def rows_in(self, slot: str) -> NDArray[np.intp]:
+        """The rows of the blocks aimed at this slot (none for a slot no block fills)."""
+        return self.slot_rows.get(slot, np.zeros(0, dtype=np.intp))
 
     def facet(self, name: str) -> FacetColumn:
         """The column of a facet; one no block uses is absent everywhere."""
