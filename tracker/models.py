@@ -21,6 +21,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -192,6 +193,22 @@ class Document(Base):
     )
 
 
+class DocumentFile(Base):
+    """A document rendered once, when it was made: what the prospect opens never re-renders.
+
+    `format` is pptx, docx, html (the stand-alone page) or viewer (the page with the tracking
+    script, served at /d/{token}).
+    """
+
+    __tablename__ = "document_files"
+
+    document_id: Mapped[str] = mapped_column(
+        ForeignKey("documents.id", ondelete="CASCADE"), primary_key=True
+    )
+    format: Mapped[str] = mapped_column(String(16), primary_key=True)
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+
+
 class DocumentSection(Base):
     """One section of a document, in order: which block version filled which slot."""
 
@@ -204,6 +221,10 @@ class DocumentSection(Base):
     slot: Mapped[str] = mapped_column(String(200))
     block_version_id: Mapped[int] = mapped_column(ForeignKey("block_versions.id"), index=True)
     title: Mapped[str] = mapped_column(Text)  # after placeholders were filled
+    why: Mapped[str] = mapped_column(Text, default="")
+    # The time a reader needs for the section at 250 words a minute (2 s at least): a session
+    # whose dwell reaches it counts the section as read.
+    reading_ms: Mapped[int] = mapped_column(Integer, default=2000)
 
     document: Mapped[Document] = relationship(back_populates="sections")
     block_version: Mapped[BlockVersion] = relationship()
@@ -243,8 +264,23 @@ class Visit(Base):
     secret_hash: Mapped[str] = mapped_column(String(_SHA256_HEX))
     user_agent_kind: Mapped[str] = mapped_column(String(32))  # e.g. browser, headless, mobile
     email: Mapped[str | None] = mapped_column(String(320))  # when the link's email gate was passed
-    last_seq: Mapped[int] = mapped_column(Integer, default=0)  # heartbeats apply once, in order
+    last_seq: Mapped[int] = mapped_column(Integer, default=0)  # the highest sequence applied
     last_seen_at: Mapped[dt.datetime | None]
+    # SHA-256 of the address with a salt that is replaced every day: a raw IP is never stored.
+    client_hash: Mapped[str | None] = mapped_column(String(_SHA256_HEX))
+
+
+class ViewEvent(Base):
+    """One heartbeat as applied: its key makes each (visit, sequence) count once."""
+
+    __tablename__ = "view_events"
+
+    visit_id: Mapped[int] = mapped_column(
+        ForeignKey("visits.id", ondelete="CASCADE"), primary_key=True
+    )
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True)
+    received_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    dwell_ms: Mapped[int] = mapped_column(Integer, default=0)  # after clamping, all sections
 
 
 class SectionTime(Base):
@@ -260,6 +296,66 @@ class SectionTime(Base):
     )
     dwell_ms: Mapped[int] = mapped_column(Integer, default=0)
     seen: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class ViewerGrant(Base):
+    """A browser's pass through a link's email gate or passcode, held in a cookie by its token."""
+
+    __tablename__ = "viewer_grants"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    link_id: Mapped[int] = mapped_column(
+        ForeignKey("share_links.id", ondelete="CASCADE"), index=True
+    )
+    token_hash: Mapped[str] = mapped_column(String(_SHA256_HEX), unique=True)
+    email: Mapped[str | None] = mapped_column(String(320))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[dt.datetime]
+
+
+class EmailCode(Base):
+    """A one-time code mailed to prove an address at a link's email gate."""
+
+    __tablename__ = "email_codes"
+    __table_args__ = (Index("ix_email_codes_link_id_email", "link_id", "email"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    link_id: Mapped[int] = mapped_column(ForeignKey("share_links.id", ondelete="CASCADE"))
+    email: Mapped[str] = mapped_column(String(320))
+    code_hash: Mapped[str] = mapped_column(String(_SHA256_HEX))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[dt.datetime]
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    used_at: Mapped[dt.datetime | None]
+
+
+class WebhookDelivery(Base):
+    """One notification to one URL, kept until delivered or given up: a queue in a table, so a
+    slow receiver never slows the request that caused it and a restart loses nothing."""
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (Index("ix_webhook_deliveries_pending", "delivered_at", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event: Mapped[str] = mapped_column(String(64))
+    url: Mapped[str] = mapped_column(Text)
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    next_attempt_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    delivered_at: Mapped[dt.datetime | None]
+    failed_at: Mapped[dt.datetime | None]  # set when the retries are used up
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class DailySalt(Base):
+    """The salt of one day's client hashes; older salts are deleted, so hashes cannot be
+    linked across days or reversed by trying every address."""
+
+    __tablename__ = "daily_salts"
+
+    day: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    salt: Mapped[str] = mapped_column(String(_SHA256_HEX))
 
 
 class User(Base):
