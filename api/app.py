@@ -2,19 +2,30 @@
 
 from __future__ import annotations
 
+from importlib.resources import files
 from pathlib import Path
 
 from litestar import Litestar
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
+from litestar.openapi.spec import Components, SecurityScheme
+from litestar.static_files import create_static_files_router
 
+from api.auth import authenticate
+from api.controllers.admin import ErasureController, KeyController
+from api.controllers.blocks import BlockController
+from api.controllers.documents import DocumentController
 from api.controllers.home import HomeController
+from api.controllers.links import DocumentLinkController, LinkController
 from api.controllers.selections import SelectionController
+from api.controllers.viewer import ViewerController
 from api.errors import EXCEPTION_HANDLERS
+from api.runtime import Runtime
 from api.settings import Settings
 from api.state import Workspace
 from engine import Prospect
 from engine.embed import Progress
+from tracker.database import migrate
 
 MAX_BODY = 1_000_000  # a prospect profile is a few kB; anything near this is not one
 
@@ -25,14 +36,45 @@ def create_app(
     prospects: tuple[Prospect, ...] = (),
     on_progress: Progress | None = None,
 ) -> Litestar:
-    """Index `library` (if given) and return an app serving it; settings are read by the caller."""
+    """Migrate the database, index `library` (if given) and return an app serving it; the
+    library is stored (keeping earlier versions) when the app starts."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    migrate(settings.database_url)
     workspace = Workspace.open(settings, library, prospects, on_progress)
+    runtime = Runtime(settings, workspace)
+    static = files("templates") / "static"
     return Litestar(
-        route_handlers=[HomeController, SelectionController],
+        route_handlers=[
+            HomeController,
+            SelectionController,
+            DocumentController,
+            DocumentLinkController,
+            LinkController,
+            BlockController,
+            KeyController,
+            ErasureController,
+            ViewerController,
+            create_static_files_router(
+                path="/static", directories=[str(static)], include_in_schema=False
+            ),
+        ],
         dependencies={
-            "workspace": Provide(lambda: workspace, use_cache=True, sync_to_thread=False)
+            "workspace": Provide(lambda: workspace, use_cache=True, sync_to_thread=False),
+            "runtime": Provide(lambda: runtime, use_cache=True, sync_to_thread=False),
+            "caller": Provide(authenticate),
         },
+        lifespan=[runtime.lifespan],
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
-        openapi_config=OpenAPIConfig(title="pitchmap", version="0.1.0", path="/schema"),
+        openapi_config=OpenAPIConfig(
+            title="pitchmap",
+            version="0.1.0",
+            path="/schema",
+            components=Components(
+                security_schemes={
+                    "apiKey": SecurityScheme(type="http", scheme="bearer", description="API key")
+                }
+            ),
+            security=[{"apiKey": []}],
+        ),
         request_max_body_size=MAX_BODY,
     )

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from functools import wraps
 from importlib.resources import as_file, files
@@ -22,6 +23,7 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 from rich.table import Table
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.settings import Settings
 from api.state import open_selector
@@ -36,7 +38,8 @@ from engine import (
     load_library,
     load_prospects,
 )
-from engine.assemble import AssembledDocument, Rep, assemble, render_html
+from engine.assemble import AssembledDocument, Rep, assemble
+from engine.assemble.formats import FILE_NAMES, renderer
 from engine.files import write_atomic
 
 app = typer.Typer(
@@ -158,11 +161,6 @@ def print_selection(selection: Selection, result: IndexedLibrary) -> None:
         out.print(f"  unanswered ({need.best_score:.2f}): {need.need}", highlight=False)
 
 
-# The file each format is written to, in the folder of its prospect (contract §3).
-FILE_NAMES = {"pptx": "deck.pptx", "docx": "proposal.docx", "html": "index.html"}
-Renderer = Callable[[AssembledDocument], bytes]
-
-
 @app.command("assemble")
 @reports_errors
 def assemble_command(
@@ -214,21 +212,6 @@ def parse_formats(value: str) -> tuple[str, ...]:
         message = f"{named}: each format must be one of {', '.join(FILE_NAMES)}"
         raise typer.BadParameter(message, param_hint="--format")
     return names
-
-
-def renderer(name: str) -> Renderer:
-    """Imported on first use, so python-pptx and python-docx load only for their formats."""
-    if name == "pptx":
-        from engine.assemble.pptx import render_deck
-
-        deck: Renderer = render_deck
-        return deck
-    if name == "docx":
-        from engine.assemble.docx import render_proposal
-
-        proposal: Renderer = render_proposal
-        return proposal
-    return lambda document: render_html(document).encode("utf-8")
 
 
 def write_file(path: Path, content: bytes) -> None:
@@ -285,6 +268,87 @@ def import_command(
             markup=False,
             highlight=False,
         )
+
+
+keys_app = typer.Typer(help="API keys: create, list, revoke.", no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
+T = TypeVar("T")
+
+
+def with_database(work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+    """Run `work` in one committed transaction on the configured (and migrated) database."""
+    from tracker.database import create_engine, create_sessions, migrate
+
+    settings = Settings.from_env()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    migrate(settings.database_url)
+
+    async def run() -> T:
+        engine = create_engine(settings.database_url)
+        try:
+            async with create_sessions(engine)() as session:
+                result = await work(session)
+                await session.commit()
+                return result
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(run())
+
+
+@keys_app.command("create")
+@reports_errors
+def keys_create(
+    role: Annotated[
+        str, typer.Option("--role", help="rep, marketing or admin.", show_default=False)
+    ],
+    name: Annotated[str, typer.Option("--name", help="Who or what uses the key.")] = "",
+) -> None:
+    """Print a new key on stdout, alone on its line; it is stored only as a hash."""
+    from tracker.keys import check_role, create_key
+
+    checked = check_role(role)
+    _key_id, key = with_database(lambda session: create_key(session, checked, name))
+    print(key, flush=True)
+
+
+@keys_app.command("list")
+@reports_errors
+def keys_list() -> None:
+    """Every key: id, name, role, created, last used (never the key itself)."""
+    from tracker.keys import list_keys
+
+    table = Table(expand=False)
+    for column in ("id", "name", "role", "created", "last used", "revoked"):
+        table.add_column(column)
+    for key in with_database(list_keys):
+        table.add_row(
+            str(key.id),
+            key.name,
+            key.role,
+            _when(key.created_at),
+            _when(key.last_used_at),
+            _when(key.revoked_at),
+        )
+    out.print(table)
+
+
+@keys_app.command("revoke")
+@reports_errors
+def keys_revoke(
+    key_id: Annotated[
+        int, typer.Argument(help="The key's id (see `keys list`).", show_default=False)
+    ],
+) -> None:
+    """Stop a key from working, at once, also in a running server."""
+    from tracker.keys import revoke_key
+
+    key = with_database(lambda session: revoke_key(session, key_id))
+    print(f"revoked key {key.id} ({key.role}{', ' + key.name if key.name else ''})", flush=True)
+
+
+def _when(moment: dt.datetime | None) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M UTC") if moment else "-"
 
 
 HostOption = Annotated[str, typer.Option("--host", help="The address to listen on.")]

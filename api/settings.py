@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, cast
+from urllib.parse import urlsplit
 
 from engine import PitchmapError
+from tracker.database import database_url
 
 EmbedderBackend = Literal["auto", "onnx", "torch"]
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+DEFAULT_NOTICE = (
+    "This page measures which sections are on screen and for how long, so the sender knows "
+    "what was useful. Your network address is not stored."
+)
 
 
 @dataclass(frozen=True)
@@ -20,6 +29,13 @@ class Settings:
     embedder: EmbedderBackend = "auto"
     rep_name: str | None = None
     rep_email: str | None = None
+    database: str | None = None  # PITCHMAP_DATABASE_URL; None means SQLite in the data folder
+    base_url: str | None = None
+    smtp_url: str | None = None
+    webhook_urls: tuple[str, ...] = ()
+    webhook_secret: str | None = None
+    trusted_proxies: tuple[Network, ...] = ()
+    viewer_notice: str = DEFAULT_NOTICE
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -31,13 +47,52 @@ class Settings:
             embedder=_backend(env.get("PITCHMAP_EMBEDDER") or "auto"),
             rep_name=env.get("PITCHMAP_REP_NAME") or None,
             rep_email=env.get("PITCHMAP_REP_EMAIL") or None,
+            database=env.get("PITCHMAP_DATABASE_URL") or None,
+            base_url=_base_url(env.get("PITCHMAP_BASE_URL") or None),
+            smtp_url=env.get("PITCHMAP_SMTP_URL") or None,
+            webhook_urls=_webhook_urls(env.get("PITCHMAP_WEBHOOK_URLS") or ""),
+            webhook_secret=env.get("PITCHMAP_WEBHOOK_SECRET") or None,
+            trusted_proxies=_networks(env.get("PITCHMAP_TRUSTED_PROXIES") or ""),
+            viewer_notice=env.get("PITCHMAP_VIEWER_NOTICE") or DEFAULT_NOTICE,
         )
+
+    @property
+    def database_url(self) -> str:
+        return database_url(self.data_dir, self.database)
 
 
 def _backend(value: str) -> EmbedderBackend:
     if value not in ("auto", "onnx", "torch"):
         raise SettingsError(f"PITCHMAP_EMBEDDER: {value!r} is not one of auto, onnx, torch")
     return cast(EmbedderBackend, value)
+
+
+def _http_url(name: str, value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise SettingsError(f"{name}: {value!r} is not an http(s) URL")
+    return value
+
+
+def _base_url(value: str | None) -> str | None:
+    return None if value is None else _http_url("PITCHMAP_BASE_URL", value).rstrip("/")
+
+
+def _webhook_urls(value: str) -> tuple[str, ...]:
+    urls = (u.strip() for u in value.replace(",", " ").split())
+    return tuple(_http_url("PITCHMAP_WEBHOOK_URLS", u) for u in urls if u)
+
+
+def _networks(value: str) -> tuple[Network, ...]:
+    networks: list[Network] = []
+    for item in value.replace(",", " ").split():
+        try:
+            networks.append(ipaddress.ip_network(item, strict=False))
+        except ValueError:
+            raise SettingsError(
+                f"PITCHMAP_TRUSTED_PROXIES: {item!r} is not an address or network"
+            ) from None
+    return tuple(networks)
 
 
 class SettingsError(PitchmapError):

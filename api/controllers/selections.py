@@ -10,10 +10,13 @@ from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, JSONBody, URLEncodedBody
 
-from api.errors import NoLibraryError, bad_field
+from api import fields
+from api.auth import Action, permit
+from api.errors import NoLibraryError
 from api.pages import render
 from api.state import Workspace
 from engine import Prospect, Selection, Selector, parse_prospect
+from tracker.keys import KeyInfo
 
 
 def _selector(workspace: NamedDependency[Workspace]) -> Selector:
@@ -22,25 +25,22 @@ def _selector(workspace: NamedDependency[Workspace]) -> Selector:
     return workspace.selector
 
 
-def _as_of(value: object) -> dt.date:
-    if value is None or value == "":
-        return dt.date.today()
-    try:
-        return dt.date.fromisoformat(str(value))
-    except ValueError:
-        raise bad_field("as_of", f"{value!r} is not a date (YYYY-MM-DD)") from None
-
-
 class SelectionController(Controller):
     @post("/api/select", status_code=200, summary="Select the blocks of every slot for a prospect")
     async def select_json(
-        self, data: JSONBody[dict[str, Any]], workspace: NamedDependency[Workspace]
+        self,
+        data: JSONBody[dict[str, Any]],
+        workspace: NamedDependency[Workspace],
+        caller: NamedDependency[KeyInfo],
     ) -> dict[str, Any]:
         """Body: {"prospect": {<profile, contract section 2>}, "as_of": "YYYY-MM-DD"?}.
         Answers the same JSON object as `pitchmap select --json` prints for one prospect."""
+        permit(caller, Action.CREATE_DOCUMENTS)
         selector = _selector(workspace)
-        prospect = parse_prospect(data.get("prospect"), where="prospect")
-        return selector.select(prospect, _as_of(data.get("as_of"))).to_dict()
+        body = fields.body_object(data)
+        fields.only(body, ("prospect", "as_of"))
+        prospect = parse_prospect(body.get("prospect"), where="prospect")
+        return selector.select(prospect, fields.date(body, "as_of", dt.date.today())).to_dict()
 
     @post("/select", media_type=MediaType.HTML, include_in_schema=False)
     async def select_form(

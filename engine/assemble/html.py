@@ -76,14 +76,35 @@ class _SectionView:
     parts: tuple[_Part, ...]
 
 
-def render_html(doc: AssembledDocument) -> str:
-    """The whole page as text; it needs no other file to display."""
+@dataclass(frozen=True)
+class Viewer:
+    """What turns the page into a tracked share-link page: the reading script (same origin,
+    never inline, so the page's CSP can forbid inline script) and the notice that tells the
+    reader their reading is measured."""
+
+    script: str
+    notice: str
+
+
+# Where the viewer puts per-link additions (download links) into the stored page.
+VIEWER_SLOT = "<!--pitchmap:link-->"
+
+
+def render_html(doc: AssembledDocument, viewer: Viewer | None = None) -> str:
+    """The whole page as text; it needs no other file to display (the viewer's own script
+    aside)."""
     sections = [_SectionView(s, _parts(s.nodes, doc.assets)) for s in doc.sections]
     date = doc.as_of
     return (
         _environment()
         .get_template("document.html")
-        .render(doc=doc, sections=sections, date=f"{date.day} {date:%B} {date.year}")
+        .render(
+            doc=doc,
+            sections=sections,
+            date=f"{date.day} {date:%B} {date.year}",
+            viewer=viewer,
+            viewer_slot=VIEWER_SLOT,
+        )
     )
 
 

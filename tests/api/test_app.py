@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,6 +12,7 @@ from litestar.testing import TestClient
 from api.app import create_app
 from api.settings import Settings
 from engine import parse_prospect
+from tests.api.conftest import new_key
 from tests.factories import write_library
 
 pytestmark = pytest.mark.slow
@@ -29,6 +31,8 @@ def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:  #
     demo = (parse_prospect({"id": "p-demo", "company": "Demo Freight", "needs": "Diesel costs."}),)
     settings = Settings(data_dir=root / "data")
     with TestClient(create_app(settings, library, demo)) as test_client:
+        key = asyncio.run(new_key(settings.database_url, "rep", "Riley"))
+        test_client.headers["Authorization"] = f"Bearer {key}"
         yield test_client
 
 
@@ -87,10 +91,23 @@ def test_the_form_selects_for_a_new_prospect(client: TestClient) -> None:  # typ
 
 
 def test_without_a_library_selection_is_a_409(tmp_path: Path) -> None:
-    with TestClient(create_app(Settings(data_dir=tmp_path))) as bare:
-        response = bare.post("/api/select", json={"prospect": {"id": "p", "company": "X"}})
-    assert response.status_code == 409
-    assert "no library" in response.json()["detail"]
+    settings = Settings(data_dir=tmp_path)
+    with TestClient(create_app(settings)) as bare:
+        key = asyncio.run(new_key(settings.database_url, "rep", "Riley"))
+        auth = {"Authorization": f"Bearer {key}"}
+        body = {"prospect": {"id": "p", "company": "X"}}
+        selection = bare.post("/api/select", json=body, headers=auth)
+        document = bare.post("/api/documents", json=body, headers=auth)
+    for response in (selection, document):
+        assert response.status_code == 409
+        assert "no library" in response.json()["detail"]
+
+
+def test_the_internal_api_refuses_a_request_without_a_key(client: TestClient) -> None:  # type: ignore[type-arg]
+    body = {"prospect": {"id": "p-1", "company": "Northwind"}}
+    response = client.post("/api/select", json=body, headers={"Authorization": ""})
+    assert response.status_code == 401
+    assert response.headers["www-authenticate"].startswith("Bearer")
 
 
 def test_openapi_schema_is_published(client: TestClient) -> None:  # type: ignore[type-arg]

@@ -1,0 +1,66 @@
+"""Who is calling the internal API, and what their role lets them do.
+
+Every request looks its bearer key up again (`tracker.keys.lookup_key`), so a revoked key
+stops working at once, also in a server that is already running. The viewer under `/d/`
+takes no key: its unguessable token is the credential.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import Any
+
+from litestar import Request
+from litestar.di import NamedDependency
+from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
+
+from api.runtime import Runtime
+from tracker.keys import KeyInfo, Role, lookup_key
+
+
+class Action(Enum):
+    CREATE_DOCUMENTS = "create documents and links"
+    READ_ALL_REPORTS = "read every report"
+    READ_ENGAGEMENT = "read block engagement"
+    MANAGE_BLOCKS = "manage blocks"
+    ERASE_DATA = "erase a recipient's data"
+    MANAGE_KEYS = "manage keys"
+
+
+_ALLOWED: dict[Action, frozenset[Role]] = {
+    Action.CREATE_DOCUMENTS: frozenset({"rep", "marketing", "admin"}),
+    Action.READ_ALL_REPORTS: frozenset({"marketing", "admin"}),
+    Action.READ_ENGAGEMENT: frozenset({"marketing", "admin"}),
+    Action.MANAGE_BLOCKS: frozenset({"marketing", "admin"}),
+    Action.ERASE_DATA: frozenset({"marketing", "admin"}),
+    Action.MANAGE_KEYS: frozenset({"admin"}),
+}
+
+
+def may(caller: KeyInfo, action: Action) -> bool:
+    return caller.role in _ALLOWED[action]
+
+
+def permit(caller: KeyInfo, action: Action) -> None:
+    """403 unless the caller's role may do `action`; the message says what was refused."""
+    if not may(caller, action):
+        raise PermissionDeniedException(f"a {caller.role} key may not {action.value}")
+
+
+async def authenticate(
+    request: Request[Any, Any, Any], runtime: NamedDependency[Runtime]
+) -> KeyInfo:
+    """The live key of `Authorization: Bearer <key>`, else 401."""
+    scheme, _, key = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not key.strip():
+        raise _unauthorized("send an API key as `Authorization: Bearer <key>`")
+    async with runtime.session() as session:
+        caller = await lookup_key(session, key.strip())
+        await session.commit()
+    if caller is None:
+        raise _unauthorized("the API key is unknown or revoked")
+    return caller
+
+
+def _unauthorized(detail: str) -> NotAuthorizedException:
+    return NotAuthorizedException(detail, headers={"WWW-Authenticate": 'Bearer realm="pitchmap"'})

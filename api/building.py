@@ -1,0 +1,46 @@
+"""Turning a prospect into a stored document: select, assemble, render every format once.
+
+Selection and rendering are CPU work, so they run on a worker thread, one build at a time:
+the embedder and the renderers are not meant to be shared by threads, and the event loop
+keeps answering heartbeats meanwhile.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from engine import Prospect, Selector
+from engine.assemble import AssembledDocument, Rep, assemble, render_html
+from engine.assemble.formats import renderer
+from engine.assemble.html import Viewer
+
+VIEWER_SCRIPT = "/static/viewer.js"
+
+_build_lock = threading.Lock()
+
+
+@dataclass(frozen=True)
+class Built:
+    document: AssembledDocument
+    files: Mapping[str, bytes]  # pptx, docx, html and the viewer page
+
+
+async def build_document(
+    selector: Selector, prospect: Prospect, as_of: dt.date, rep: Rep, notice: str
+) -> Built:
+    """Raises InputError (placeholder problems) before anything is stored."""
+    return await asyncio.to_thread(_build, selector, prospect, as_of, rep, notice)
+
+
+def _build(selector: Selector, prospect: Prospect, as_of: dt.date, rep: Rep, notice: str) -> Built:
+    with _build_lock:
+        selection = selector.select(prospect, as_of)
+        document = assemble(selector.indexed.library, selection, prospect, as_of, rep)
+        files = {name: renderer(name)(document) for name in ("pptx", "docx", "html")}
+        viewer = render_html(document, Viewer(script=VIEWER_SCRIPT, notice=notice))
+        files["viewer"] = viewer.encode("utf-8")
+    return Built(document, files)

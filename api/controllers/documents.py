@@ -1,0 +1,218 @@
+"""Documents: made from a prospect profile, stored with their files, downloaded, reported on."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from typing import Any
+
+from litestar import Controller, Response, get, post
+from litestar.di import NamedDependency
+from litestar.exceptions import NotFoundException, PermissionDeniedException
+from litestar.params import FromPath, JSONBody
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
+from api import fields
+from api.auth import Action, may, permit
+from api.building import build_document
+from api.errors import NoLibraryError
+from api.runtime import Runtime
+from engine import Selector, parse_prospect
+from engine.assemble import Rep
+from tracker.csv_export import document_report_csv
+from tracker.documents import document_file, store_document
+from tracker.keys import KeyInfo
+from tracker.models import BlockVersion, Document, DocumentSection
+from tracker.reports import document_report
+
+# What each download is called and served as.
+DOWNLOADS = {
+    "deck.pptx": (
+        "pptx",
+        "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+    ),
+    "proposal.docx": (
+        "docx",
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    ),
+    "index.html": ("html", "text/html; charset=utf-8"),
+}
+
+
+def selector_of(runtime: Runtime) -> Selector:
+    if runtime.workspace.selector is None or runtime.library is None:
+        raise NoLibraryError
+    return runtime.workspace.selector
+
+
+async def owned_document(session: AsyncSession, document_id: str, caller: KeyInfo) -> Document:
+    """The document, if it exists and the caller may see it (a rep sees the ones it made)."""
+    document = await session.scalar(
+        select(Document)
+        .where(Document.id == document_id)
+        .options(
+            selectinload(Document.sections)
+            .selectinload(DocumentSection.block_version)
+            .selectinload(BlockVersion.block)
+        )
+    )
+    if document is None:
+        raise NotFoundException(f"no document {document_id!r}")
+    if not may(caller, Action.READ_ALL_REPORTS) and document.created_by_key_id != caller.id:
+        raise PermissionDeniedException("a rep key may only use the documents it made")
+    return document
+
+
+def document_view(document: Document) -> dict[str, Any]:
+    return {
+        "id": document.id,
+        "title": document.title,
+        "as_of": document.as_of.isoformat(),
+        "created_at": document.created_at.isoformat(),
+        "sections": [
+            {
+                "slot": s.slot,
+                "block_id": s.block_version.block.key,
+                "title": s.title,
+                "why": s.why,
+                "block_version": s.block_version.number,
+            }
+            for s in document.sections
+        ],
+        "files": [f"/api/documents/{document.id}/{name}" for name in DOWNLOADS],
+    }
+
+
+class DocumentController(Controller):
+    path = "/api/documents"
+    tags = ("documents",)
+
+    @post(
+        "/",
+        status_code=201,
+        summary="Make a document for a prospect: select, assemble and store deck, proposal, page",
+    )
+    async def create(
+        self,
+        data: JSONBody[dict[str, Any]],
+        runtime: NamedDependency[Runtime],
+        caller: NamedDependency[KeyInfo],
+    ) -> dict[str, Any]:
+        """Body: {"prospect": {<profile, contract section 2>}, "as_of": "YYYY-MM-DD"?,
+        "rep": {"name", "email", "title"}?}. Without `rep`, rep.name is the key's name and
+        the rest comes from PITCHMAP_REP_NAME / PITCHMAP_REP_EMAIL."""
+        permit(caller, Action.CREATE_DOCUMENTS)
+        selector = selector_of(runtime)
+        body = fields.body_object(data)
+        fields.only(body, ("prospect", "as_of", "rep"))
+        prospect = parse_prospect(body.get("prospect"), where="prospect")
+        as_of = fields.date(body, "as_of", dt.date.today())
+        rep = _rep(body.get("rep"), caller, runtime)
+        built = await build_document(selector, prospect, as_of, rep, runtime.settings.viewer_notice)
+        stored = runtime.library
+        assert stored is not None  # selector_of checked it
+        async with runtime.session() as session:
+            row = await store_document(
+                session, built.document, stored.id, stored.versions, built.files, caller.id
+            )
+            await session.commit()
+        return {
+            "id": row.id,
+            "title": row.title,
+            "sections": [
+                {"slot": s.slot, "block_id": s.block_id, "title": s.title, "why": s.why}
+                for s in built.document.sections
+            ],
+            "files": [f"/api/documents/{row.id}/{name}" for name in DOWNLOADS],
+        }
+
+    @get("/{document_id:str}", summary="A document: its sections and the versions they used")
+    async def show(
+        self,
+        document_id: FromPath[str],
+        runtime: NamedDependency[Runtime],
+        caller: NamedDependency[KeyInfo],
+    ) -> dict[str, Any]:
+        async with runtime.session() as session:
+            return document_view(await owned_document(session, document_id, caller))
+
+    @get(
+        "/{document_id:str}/{name:str}",
+        summary="A document's file: deck.pptx, proposal.docx or index.html",
+        media_type="application/octet-stream",
+    )
+    async def download(
+        self,
+        document_id: FromPath[str],
+        name: FromPath[str],
+        runtime: NamedDependency[Runtime],
+        caller: NamedDependency[KeyInfo],
+    ) -> Response[bytes]:
+        if name not in DOWNLOADS:
+            raise NotFoundException(f"no file {name!r}; files: {', '.join(DOWNLOADS)}")
+        file_format, media_type = DOWNLOADS[name]
+        async with runtime.session() as session:
+            await owned_document(session, document_id, caller)
+            content = await document_file(session, document_id, file_format)
+        if content is None:
+            raise NotFoundException(f"document {document_id!r} has no {name}")
+        return attachment(content, name, media_type)
+
+    @get("/{document_id:str}/report", summary="Engagement with one document over all its links")
+    async def report(
+        self,
+        document_id: FromPath[str],
+        runtime: NamedDependency[Runtime],
+        caller: NamedDependency[KeyInfo],
+    ) -> dict[str, Any]:
+        async with runtime.session() as session:
+            await owned_document(session, document_id, caller)
+            return (await document_report(session, document_id)).to_dict()
+
+    @get("/{document_id:str}/report.csv", summary="The document report as CSV")
+    async def report_csv(
+        self,
+        document_id: FromPath[str],
+        runtime: NamedDependency[Runtime],
+        caller: NamedDependency[KeyInfo],
+    ) -> Response[str]:
+        async with runtime.session() as session:
+            await owned_document(session, document_id, caller)
+            report = await document_report(session, document_id)
+        return csv_response(document_report_csv(report), f"document-{document_id}.csv")
+
+
+def _rep(raw: object, caller: KeyInfo, runtime: Runtime) -> Rep:
+    settings = runtime.settings
+    if raw is None:
+        return Rep(name=caller.name or settings.rep_name, email=settings.rep_email)
+    data: Mapping[str, Any] = fields.body_object(raw)
+    fields.only(data, ("name", "email", "title"))
+    address = fields.text(data, "email")
+    return Rep(
+        name=fields.text(data, "name") or caller.name or settings.rep_name,
+        email=fields.email(address, "rep.email") if address else settings.rep_email,
+        title=fields.text(data, "title"),
+    )
+
+
+def attachment(content: bytes, name: str, media_type: str) -> Response[bytes]:
+    return Response(
+        content,
+        media_type=media_type,
+        headers={
+            "Content-Disposition": f'attachment; filename="{name}"',
+            "X-Content-Type-Options": "nosniff",
+            "Cache-Control": "private, no-store",
+        },
+    )
+
+
+def csv_response(content: str, name: str) -> Response[str]:
+    return Response(
+        content,
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )

@@ -1,0 +1,93 @@
+"""Reading request bodies field by field, each refusal a 400 that names the field.
+
+The API takes plain JSON objects rather than typed models so that one request with several
+problems is told about the first bad field in words a person can act on, and so that unknown
+fields are refused instead of silently ignored (a typo'd `expire_at` must not make a link
+that never expires).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from api.errors import bad_field
+
+_EMAIL = re.compile(r"^[^@\s<>\"'(),;:\\\[\]]{1,64}@[A-Za-z0-9.-]{1,253}\.[A-Za-z]{2,63}$")
+MAX_TEXT = 2_000
+
+
+def body_object(data: object) -> Mapping[str, Any]:
+    if not isinstance(data, Mapping):
+        raise bad_field("body", "must be a JSON object")
+    return data
+
+
+def only(data: Mapping[str, Any], allowed: Iterable[str]) -> None:
+    known = set(allowed)
+    unknown = sorted(k for k in data if k not in known)
+    if unknown:
+        raise bad_field(unknown[0], f"is not a known field (known: {', '.join(sorted(known))})")
+
+
+def text(data: Mapping[str, Any], name: str, *, required: bool = False) -> str | None:
+    value = data.get(name)
+    if value is None:
+        if required:
+            raise bad_field(name, "is required")
+        return None
+    if not isinstance(value, str):
+        raise bad_field(name, "must be a string")
+    value = value.strip()
+    if required and not value:
+        raise bad_field(name, "must not be empty")
+    if len(value) > MAX_TEXT:
+        raise bad_field(name, f"is longer than {MAX_TEXT} characters")
+    return value or None
+
+
+def is_email(value: str) -> bool:
+    return bool(_EMAIL.match(value))
+
+
+def email(value: str | None, name: str) -> str:
+    if value is None or not is_email(value):
+        raise bad_field(name, f"{value!r} is not an email address")
+    return value.lower()
+
+
+def flag(data: Mapping[str, Any], name: str, default: bool = False) -> bool:
+    value = data.get(name, default)
+    if value is None:
+        return default
+    if not isinstance(value, bool):
+        raise bad_field(name, "must be true or false")
+    return value
+
+
+def date(data: Mapping[str, Any], name: str, default: dt.date) -> dt.date:
+    value = data.get(name)
+    if value is None or value == "":
+        return default
+    try:
+        return dt.date.fromisoformat(str(value))
+    except ValueError:
+        raise bad_field(name, f"{value!r} is not a date (YYYY-MM-DD)") from None
+
+
+def moment(data: Mapping[str, Any], name: str) -> dt.datetime | None:
+    """An ISO 8601 datetime; one without an offset means UTC (contract §4)."""
+    value = data.get(name)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise bad_field(name, "must be an ISO 8601 datetime string")
+    try:
+        parsed = dt.datetime.fromisoformat(value.strip())
+    except ValueError:
+        raise bad_field(name, f"{value!r} is not an ISO 8601 datetime") from None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=dt.UTC)
+    return parsed.astimezone(dt.UTC)

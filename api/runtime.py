@@ -1,0 +1,62 @@
+"""What the server holds while it runs: the database, the library as stored, and the
+background workers (heartbeat writer, webhook deliverer), started and stopped with the app."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+
+from litestar import Litestar
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from api.settings import Settings
+from api.state import Workspace
+from tracker.database import create_engine, create_sessions
+from tracker.ingest import Ingestor
+from tracker.library_store import StoredLibrary, import_library
+from tracker.mail import Mailer
+from tracker.webhooks import Deliverer
+
+
+class Runtime:
+    """Not a dataclass on purpose: Litestar validates dataclass dependencies field by field,
+    and the settings hold types (IP networks) its validator does not know."""
+
+    def __init__(self, settings: Settings, workspace: Workspace) -> None:
+        self.settings = settings
+        self.workspace = workspace
+        self.sessions: async_sessionmaker[AsyncSession] | None = None
+        self.library: StoredLibrary | None = None
+        self.ingestor: Ingestor | None = None
+        self.deliverer: Deliverer | None = None
+        self.mailer: Mailer | None = None
+
+    @contextlib.asynccontextmanager
+    async def lifespan(self, _app: Litestar) -> AsyncIterator[None]:
+        """Connect, store the active library (keeping earlier versions), start the workers."""
+        engine = create_engine(self.settings.database_url)
+        self.sessions = create_sessions(engine)
+        try:
+            if self.workspace.selector is not None:
+                async with self.sessions() as session:
+                    self.library = await import_library(
+                        session, self.workspace.selector.indexed.library
+                    )
+                    await session.commit()
+            self.mailer = Mailer(self.settings.smtp_url, self.settings.data_dir / "outbox")
+            self.ingestor = Ingestor(engine)
+            self.deliverer = Deliverer(engine, self.settings.webhook_secret)
+            await self.ingestor.start()
+            await self.deliverer.start()
+            yield
+        finally:
+            if self.ingestor is not None:
+                await self.ingestor.stop()
+            if self.deliverer is not None:
+                await self.deliverer.stop()
+            await engine.dispose()
+
+    def session(self) -> AsyncSession:
+        if self.sessions is None:
+            raise RuntimeError("the app has not started")
+        return self.sessions()

@@ -1,0 +1,82 @@
+"""A served app per database backend, on one small real library, and keys to call it with."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from litestar.testing import TestClient
+
+from api.app import create_app
+from api.settings import Settings
+from tests.conftest import BACKENDS, new_database
+from tests.factories import write_library
+from tracker.database import create_engine, create_sessions
+from tracker.keys import create_key
+
+BLOCKS = [
+    {
+        "id": "o-now",
+        "slot": "opening",
+        "title": "Why {{ prospect.company }} should act now",
+        "body": "Fuel prices rose 30% this year.\n\nEvery idle hour costs {{ prospect.company }}.",
+    },
+    {"id": "v-fuel", "slot": "value", "title": "Cut diesel spend", "body": "Idle alerts cut fuel."},
+    {"id": "v-safety", "slot": "value", "title": "Safer drivers", "body": "Coach harsh braking."},
+    {"id": "p-fleet", "slot": "proof", "title": "Acme saved 12%", "body": "12% less diesel."},
+]
+
+
+@dataclass
+class Served:
+    client: TestClient  # type: ignore[type-arg]
+    settings: Settings
+
+    def key(self, role: str, name: str = "") -> str:
+        return asyncio.run(new_key(self.settings.database_url, role, name))
+
+    def auth(self, role: str, name: str = "") -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.key(role, name)}"}
+
+
+async def new_key(url: str, role: str, name: str) -> str:
+    engine = create_engine(url)
+    try:
+        async with create_sessions(engine)() as session:
+            _id, key = await create_key(session, role, name)
+            await session.commit()
+            return key
+    finally:
+        await engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def shared_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One data folder per test module, so the model's ONNX export is made once."""
+    return tmp_path_factory.mktemp("data")
+
+
+@pytest.fixture(scope="module")
+def library_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_library(tmp_path_factory.mktemp("lib") / "library", BLOCKS)
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def served(
+    request: pytest.FixtureRequest, shared_data: Path, library_dir: Path
+) -> Iterator[Served]:
+    url = new_database(request, str(request.param), shared_data)
+    settings = Settings(
+        data_dir=shared_data,
+        database=url,
+        rep_email="rep@vendor.example",
+        base_url="https://share.example.com",
+    )
+    # https, as in production: the viewer's grant cookie is Secure there.
+    with TestClient(
+        create_app(settings, library_dir), base_url="https://testserver.local"
+    ) as client:
+        yield Served(client, settings)

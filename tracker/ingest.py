@@ -1,0 +1,420 @@
+"""Heartbeat ingestion: every heartbeat committed before it is answered, thousands a second.
+
+One commit per heartbeat would cap ingestion at the disk's fsync rate, so heartbeats are
+committed in groups: requests queue their heartbeat and wait, and a single writer task takes
+whatever has queued up, checks and applies it in one transaction, then answers them all. While
+it writes, the next group gathers, so the batches grow with the load and no request waits for a
+timer. A failed transaction fails its whole batch and leaves nothing of it behind.
+
+Several server processes may ingest into the same database: on PostgreSQL the batch locks the
+rows of its visits (`FOR UPDATE OF visits`), on SQLite it takes the write lock up front
+(`BEGIN IMMEDIATE`), so each visit's sequence check and clamp see the latest committed state.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import enum
+import hashlib
+import hmac
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Final
+
+from sqlalchemy import Integer, Row, Select, String, Table, bindparam, case, func, select, update
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.sql import ColumnElement, Executable
+
+from tracker.models import Base
+
+_VISITS: Final[Table] = Base.metadata.tables["visits"]
+_LINKS: Final[Table] = Base.metadata.tables["share_links"]
+_SECTIONS: Final[Table] = Base.metadata.tables["document_sections"]
+_EVENTS: Final[Table] = Base.metadata.tables["view_events"]
+_SECTION_TIME: Final[Table] = Base.metadata.tables["section_time"]
+_MS: Final = dt.timedelta(milliseconds=1)
+
+
+@dataclass(frozen=True)
+class Heartbeat:
+    """One heartbeat as the viewer script sent it (already parsed and shape-checked)."""
+
+    visit: int
+    secret: str
+    seq: int
+    dwell: Mapping[int, int]  # section position -> ms on screen since the previous heartbeat
+    seen: Sequence[int]  # positions on screen since the previous heartbeat
+
+
+class Outcome(enum.Enum):
+    APPLIED = "applied"
+    DUPLICATE = "duplicate"  # this (visit, seq) was applied before: a replay counts once
+    FORBIDDEN = "forbidden"  # wrong secret, or the visit belongs to another link
+    UNKNOWN = "unknown"  # no such visit
+    GONE = "gone"  # the link was revoked or has expired
+    BAD_SECTION = "bad_section"  # a position the document does not have
+
+
+@dataclass(frozen=True, slots=True)
+class _Item:
+    token_hash: str
+    beat: Heartbeat
+    received_at: dt.datetime
+    future: asyncio.Future[Outcome]
+
+
+@dataclass(slots=True)
+class _VisitState:
+    """A visit as read under lock, advanced in memory as the batch's heartbeats apply."""
+
+    secret_hash: str
+    token_hash: str
+    document_id: str
+    expires_at: dt.datetime | None
+    revoked: bool
+    last_seen: dt.datetime
+    last_seq: int
+    touched: bool = False
+
+
+@dataclass(slots=True)
+class _Writes:
+    """What one batch writes, aggregated so each row is written once per batch."""
+
+    events: list[dict[str, Any]]
+    # (visit, section) -> dwell_ms; every section written was seen (on screen or given time)
+    section_time: dict[tuple[int, int], int]
+
+
+_STOP: Final = object()
+
+
+class Ingestor:
+    """The group-committing writer behind the heartbeat route; one per process and engine."""
+
+    def __init__(self, engine: AsyncEngine, *, max_batch: int = 512, slack_ms: int = 1000) -> None:
+        if max_batch < 1:
+            raise ValueError("max_batch must be at least 1")
+        self._engine = engine
+        self._max_batch = max_batch
+        self._slack_ms = slack_ms
+        self._postgres = engine.dialect.name == "postgresql"
+        self._queue: asyncio.Queue[_Item | object] = asyncio.Queue()
+        self._task: asyncio.Task[None] | None = None
+        self._closing = False
+        # Documents never change once stored, so their sections are looked up once per process.
+        self._sections: dict[str, dict[int, int]] = {}
+        self._upsert = _section_time_upsert(self._postgres)
+        self._visit_update = _visit_update()
+        self._applied = _applied_query(self._postgres)
+
+    async def start(self) -> None:
+        if self._task is not None:
+            raise RuntimeError("the ingestor is already running")
+        self._closing = False
+        self._task = asyncio.get_running_loop().create_task(self._run(), name="ingestor")
+
+    async def stop(self) -> None:
+        """Answer everything already queued, then end the writer; later submits are refused."""
+        if self._task is None:
+            return
+        self._closing = True
+        self._queue.put_nowait(_STOP)
+        task, self._task = self._task, None
+        try:
+            await task
+        finally:
+            self._fail_queued(RuntimeError("the ingestor stopped"))
+
+    async def submit(self, token_hash: str, beat: Heartbeat, received_at: dt.datetime) -> Outcome:
+        """The heartbeat's outcome once its batch has committed; raises when the batch failed.
+
+        `token_hash` is the SHA-256 hex of the link token the heartbeat was posted to.
+        """
+        if self._task is None or self._task.done() or self._closing:
+            raise RuntimeError("the ingestor is not running")
+        if received_at.tzinfo is None:
+            # Checked here: a naive time would fail the whole batch it landed in.
+            raise ValueError("received_at must be timezone-aware")
+        future: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
+        self._queue.put_nowait(_Item(token_hash, beat, received_at, future))
+        return await future
+
+    async def _run(self) -> None:
+        while True:
+            batch, stopping = self._next_batch(await self._queue.get())
+            if batch:
+                await self._process(batch)
+            if stopping:
+                return
+
+    def _next_batch(self, first: _Item | object) -> tuple[list[_Item], bool]:
+        """The first item plus whatever else is queued already: no waiting, no timer."""
+        if first is _STOP:
+            return [], True
+        batch = [_as_item(first)]
+        while len(batch) < self._max_batch:
+            try:
+                item = self._queue.get_nowait()
+            except asyncio.QueueEmpty:
+                break
+            if item is _STOP:
+                return batch, True
+            batch.append(_as_item(item))
+        return batch, False
+
+    async def _process(self, batch: list[_Item]) -> None:
+        try:
+            outcomes = await self._write(batch)
+        except asyncio.CancelledError:
+            for item in batch:
+                item.future.cancel()
+            raise
+        except Exception as error:  # the route answers 503; the batch left nothing behind
+            for item in batch:
+                if not item.future.done():
+                    item.future.set_exception(error)
+            return
+        for item, outcome in zip(batch, outcomes, strict=True):
+            # A submitter that gave up (client gone) has a cancelled future; its event stays.
+            if not item.future.done():
+                item.future.set_result(outcome)
+
+    async def _write(self, batch: list[_Item]) -> list[Outcome]:
+        async with self._engine.connect() as connection, connection.begin():
+            if not self._postgres:
+                # SQLAlchemy's SQLite begin is lazy; taking the write lock now, not at the first
+                # INSERT, keeps another process from committing between our reads and writes.
+                await connection.exec_driver_sql("BEGIN IMMEDIATE")
+            visits = await self._lock_visits(connection, {i.beat.visit for i in batch})
+            await self._load_sections(connection, {v.document_id for v in visits.values()})
+            return await self._apply(connection, batch, visits)
+
+    async def _lock_visits(
+        self, connection: AsyncConnection, ids: set[int]
+    ) -> dict[int, _VisitState]:
+        query = _visits_query(sorted(ids))
+        if self._postgres:
+            # Sorted ids make concurrent processes lock shared visits in the same order.
+            query = query.with_for_update(of=_VISITS)
+        rows = (await connection.execute(query)).all()
+        return {row.id: _visit_state(row) for row in rows}
+
+    async def _load_sections(self, connection: AsyncConnection, documents: set[str]) -> None:
+        missing = documents - self._sections.keys()
+        if not missing:
+            return
+        query = select(_SECTIONS.c.document_id, _SECTIONS.c.position, _SECTIONS.c.id).where(
+            _SECTIONS.c.document_id.in_(sorted(missing))
+        )
+        loaded: dict[str, dict[int, int]] = {document: {} for document in missing}
+        for document_id, position, section_id in await connection.execute(query):
+            loaded[document_id][position] = section_id
+        self._sections.update(loaded)
+
+    async def _apply(
+        self, connection: AsyncConnection, batch: list[_Item], visits: dict[int, _VisitState]
+    ) -> list[Outcome]:
+        outcomes = [self._check(item, visits.get(item.beat.visit)) for item in batch]
+        candidates = [i for i, o in enumerate(outcomes) if o is Outcome.APPLIED]
+        applied = await self._already_applied(connection, [batch[i].beat for i in candidates])
+        writes = _Writes(events=[], section_time={})
+        # A visit's heartbeats apply in the order they arrived, each clamped to the time since
+        # the one before; sorting is stable, so equal times keep their queue order.
+        for index in sorted(candidates, key=lambda i: batch[i].received_at):
+            item = batch[index]
+            key = (item.beat.visit, item.beat.seq)
+            if key in applied:
+                outcomes[index] = Outcome.DUPLICATE
+                continue
+            applied.add(key)
+            self._accumulate(item, visits[item.beat.visit], writes)
+        await self._flush(connection, writes, visits)
+        return outcomes
+
+    async def _already_applied(
+        self, connection: AsyncConnection, beats: list[Heartbeat]
+    ) -> set[tuple[int, int]]:
+        if not beats:
+            return set()
+        params = _applied_params(self._postgres, sorted({(b.visit, b.seq) for b in beats}))
+        rows = await connection.execute(self._applied, params)
+        return {(visit_id, seq) for visit_id, seq in rows}
+
+    def _check(self, item: _Item, visit: _VisitState | None) -> Outcome:
+        """Every refusal that needs no view_events lookup; APPLIED means "still a candidate"."""
+        if visit is None:
+            return Outcome.UNKNOWN
+        secret_hash = hashlib.sha256(item.beat.secret.encode()).hexdigest()
+        if not hmac.compare_digest(secret_hash, visit.secret_hash):
+            return Outcome.FORBIDDEN
+        if not hmac.compare_digest(item.token_hash, visit.token_hash):
+            return Outcome.FORBIDDEN
+        if visit.revoked or (visit.expires_at is not None and visit.expires_at <= item.received_at):
+            return Outcome.GONE
+        sections = self._sections[visit.document_id]
+        if any(p not in sections for p in item.beat.dwell) or any(
+            p not in sections for p in item.beat.seen
+        ):
+            return Outcome.BAD_SECTION
+        return Outcome.APPLIED
+
+    def _accumulate(self, item: _Item, visit: _VisitState, writes: _Writes) -> None:
+        beat = item.beat
+        elapsed = max((item.received_at - visit.last_seen) // _MS, 0)
+        limit = elapsed + self._slack_ms
+        sections = self._sections[visit.document_id]
+        seen = set(beat.seen)
+        total = 0
+        for position in seen.union(beat.dwell):
+            delta = min(max(beat.dwell.get(position, 0), 0), limit)
+            if delta == 0 and position not in seen:
+                continue  # nothing on screen and no time: no row to create or change
+            total += delta
+            key = (beat.visit, sections[position])
+            writes.section_time[key] = writes.section_time.get(key, 0) + delta
+        writes.events.append(
+            {
+                "visit_id": beat.visit,
+                "seq": beat.seq,
+                "received_at": item.received_at,
+                "dwell_ms": total,
+            }
+        )
+        visit.last_seen = max(visit.last_seen, item.received_at)
+        visit.last_seq = max(visit.last_seq, beat.seq)
+        visit.touched = True
+
+    async def _flush(
+        self, connection: AsyncConnection, writes: _Writes, visits: dict[int, _VisitState]
+    ) -> None:
+        if not writes.events:
+            return
+        await connection.execute(_EVENTS.insert(), writes.events)
+        if writes.section_time:
+            await connection.execute(self._upsert, _section_time_rows(writes.section_time))
+        touched = [
+            {"b_id": visit_id, "b_seen": v.last_seen, "b_seq": v.last_seq}
+            for visit_id, v in visits.items()
+            if v.touched
+        ]
+        await connection.execute(self._visit_update, touched)
+
+    def _fail_queued(self, error: Exception) -> None:
+        while True:
+            try:
+                item = self._queue.get_nowait()
+            except asyncio.QueueEmpty:
+                return
+            if isinstance(item, _Item) and not item.future.done():
+                item.future.set_exception(error)
+
+
+def _as_item(value: _Item | object) -> _Item:
+    assert isinstance(value, _Item)
+    return value
+
+
+def _visits_query(ids: list[int]) -> Select[Any]:
+    return (
+        select(
+            _VISITS.c.id,
+            _VISITS.c.secret_hash,
+            _VISITS.c.created_at,
+            _VISITS.c.last_seen_at,
+            _VISITS.c.last_seq,
+            _LINKS.c.token_hash,
+            _LINKS.c.revoked_at,
+            _LINKS.c.expires_at,
+            _LINKS.c.document_id,
+        )
+        .join(_LINKS, _LINKS.c.id == _VISITS.c.link_id)
+        .where(_VISITS.c.id.in_(ids))
+        .order_by(_VISITS.c.id)
+    )
+
+
+def _visit_state(row: Row[Any]) -> _VisitState:
+    return _VisitState(
+        secret_hash=row.secret_hash,
+        token_hash=row.token_hash,
+        document_id=row.document_id,
+        expires_at=row.expires_at,
+        revoked=row.revoked_at is not None,
+        last_seen=row.last_seen_at or row.created_at,
+        last_seq=row.last_seq,
+    )
+
+
+def _applied_query(postgres: bool) -> Select[Any]:
+    """The batch's (visit, seq) pairs that view_events holds already, one index probe a pair.
+
+    The pairs travel as one array or JSON parameter, so the statement is the same for every
+    batch and compiled once; SQLite would answer a row-value IN list by scanning all of
+    view_events instead.
+    """
+    if postgres:
+        keys = (
+            func.unnest(
+                bindparam("visits", type_=ARRAY(Integer)), bindparam("seqs", type_=ARRAY(Integer))
+            )
+            .table_valued("visit_id", "seq")
+            .render_derived(name="batch_keys")
+        )
+        visit_id: ColumnElement[Any] = keys.c.visit_id
+        seq: ColumnElement[Any] = keys.c.seq
+    else:
+        keys = func.json_each(bindparam("pairs", type_=String)).table_valued(
+            "value", name="batch_keys"
+        )
+        visit_id = func.json_extract(keys.c.value, "$[0]")
+        seq = func.json_extract(keys.c.value, "$[1]")
+    return (
+        select(_EVENTS.c.visit_id, _EVENTS.c.seq)
+        .select_from(keys)
+        .join(_EVENTS, (_EVENTS.c.visit_id == visit_id) & (_EVENTS.c.seq == seq))
+    )
+
+
+def _applied_params(postgres: bool, pairs: list[tuple[int, int]]) -> dict[str, Any]:
+    if postgres:
+        return {"visits": [v for v, _ in pairs], "seqs": [s for _, s in pairs]}
+    return {"pairs": json.dumps(pairs)}
+
+
+def _section_time_rows(aggregated: Mapping[tuple[int, int], int]) -> list[dict[str, Any]]:
+    # Sorted, so concurrent writers touch rows in the same order and cannot deadlock on them.
+    return [
+        {"visit_id": visit_id, "section_id": section_id, "dwell_ms": dwell, "seen": True}
+        for (visit_id, section_id), dwell in sorted(aggregated.items())
+    ]
+
+
+def _section_time_upsert(postgres: bool) -> Executable:
+    """Adds the batch's time to what the visit already has; a section once seen stays seen."""
+    statement = (pg_insert if postgres else sqlite_insert)(_SECTION_TIME)
+    return statement.on_conflict_do_update(
+        index_elements=[_SECTION_TIME.c.visit_id, _SECTION_TIME.c.section_id],
+        set_={
+            "dwell_ms": _SECTION_TIME.c.dwell_ms + statement.excluded.dwell_ms,
+            "seen": _SECTION_TIME.c.seen | statement.excluded.seen,
+        },
+    )
+
+
+def _visit_update() -> Executable:
+    """`last_seq` only grows, even if an older heartbeat of the visit arrives last."""
+    new_seq = bindparam("b_seq", type_=_VISITS.c.last_seq.type)
+    return (
+        update(_VISITS)
+        .where(_VISITS.c.id == bindparam("b_id"))
+        .values(
+            last_seen_at=bindparam("b_seen", type_=_VISITS.c.last_seen_at.type),
+            last_seq=case((_VISITS.c.last_seq < new_seq, new_seq), else_=_VISITS.c.last_seq),
+        )
+    )

@@ -1,0 +1,800 @@
+"""Engagement reports: what each link, document and block was read, from the recorded visits.
+
+A session is one visit (one page load whose script reported in). `section_time` has at most one
+row per (visit, section); a section a visit never had on screen has no row and counts as unseen
+with no dwell. Per-visit figures are summed, counted and grouped in SQL on both backends; medians
+are taken in Python over the per-session rows, since SQLite has no percentile function.
+
+Definitions shared by every report:
+- *seen* in a session: the session's row for the section says so.
+- *read* in a session: its dwell on the section reached the section's `reading_ms` (and is more
+  than zero), which is the time a reader needs for the section.
+- *median_dwell_ms*: the median dwell over the sessions in which the section was seen; for an
+  even count the mean of the two middle values, rounded half up; 0 when there are none.
+- rates are shares of all sessions (0.0 when there are none).
+
+Prospect facets (industry, persona, stage) are matched and grouped the way selection reads a
+profile: a value or a list of values, trimmed and lower-cased. That is done in Python, over the
+documents' profile snapshots, because a portable SQL form of it does not exist (list values,
+SQLite's ASCII-only `lower`).
+
+Everything here only reads; nothing flushes or commits.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal, cast, get_args
+
+from sqlalchemy import ColumnElement, Select, and_, case, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from tracker.errors import TrackerError
+from tracker.models import (
+    Block,
+    BlockVersion,
+    Document,
+    DocumentSection,
+    SectionTime,
+    ShareLink,
+    Visit,
+)
+
+Dimension = Literal["slot", "industry", "persona", "stage"]
+DIMENSIONS: tuple[Dimension, ...] = get_args(Dimension)
+PROFILE_FACETS = ("industry", "persona", "stage")
+
+
+class UnknownLinkError(TrackerError, LookupError):
+    """No share link has this id."""
+
+    def __init__(self, link_id: int) -> None:
+        self.link_id = link_id
+        super().__init__(f"no share link with id {link_id}")
+
+
+class UnknownDocumentError(TrackerError, LookupError):
+    """No document has this id."""
+
+    def __init__(self, document_id: str) -> None:
+        self.document_id = document_id
+        super().__init__(f"no document with id {document_id!r}")
+
+
+class UnknownBlockError(TrackerError, LookupError):
+    """No block with a stored version has this id (in the library asked about)."""
+
+    def __init__(self, block_key: str) -> None:
+        self.block_key = block_key
+        super().__init__(f"no block with id {block_key!r}")
+
+
+# ---------------------------------------------------------------------------------------------
+# Result shapes
+
+
+@dataclass(frozen=True)
+class LinkSection:
+    """One section of a link's document, over that link's sessions."""
+
+    block_id: str
+    position: int
+    slot: str
+    title: str
+    reading_ms: int
+    seen: bool  # seen in at least one session
+    dwell_ms: int  # total over the sessions
+    sessions_seen: int
+    read: bool  # some session's dwell reached reading_ms
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "block_id": self.block_id,
+            "seen": self.seen,
+            "dwell_ms": self.dwell_ms,
+            "position": self.position,
+            "slot": self.slot,
+            "title": self.title,
+            "reading_ms": self.reading_ms,
+            "sessions_seen": self.sessions_seen,
+            "read": self.read,
+        }
+
+
+@dataclass(frozen=True)
+class LinkReport:
+    """`GET /api/links/{token}/report`: every section of the document, in order."""
+
+    sessions: int
+    sections: tuple[LinkSection, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"sessions": self.sessions, "sections": [s.to_dict() for s in self.sections]}
+
+
+@dataclass(frozen=True)
+class LinkSummary:
+    """One share link of a document and how often it was opened."""
+
+    id: int
+    recipient_email: str | None
+    sessions: int
+    created_at: dt.datetime
+    revoked_at: dt.datetime | None
+    expires_at: dt.datetime | None
+    last_visit_at: dt.datetime | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "recipient_email": self.recipient_email,
+            "sessions": self.sessions,
+            "created_at": _iso(self.created_at),
+            "revoked_at": _iso(self.revoked_at),
+            "expires_at": _iso(self.expires_at),
+            "last_visit_at": _iso(self.last_visit_at),
+        }
+
+
+@dataclass(frozen=True)
+class DocumentSectionStats:
+    """One section of a document, over the sessions of all its links."""
+
+    block_id: str
+    position: int
+    slot: str
+    title: str
+    reading_ms: int
+    sessions_seen: int
+    seen_rate: float
+    dwell_ms: int  # total over all sessions
+    median_dwell_ms: int  # over the sessions in which it was seen
+    read_rate: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "block_id": self.block_id,
+            "position": self.position,
+            "slot": self.slot,
+            "title": self.title,
+            "reading_ms": self.reading_ms,
+            "sessions_seen": self.sessions_seen,
+            "seen_rate": self.seen_rate,
+            "dwell_ms": self.dwell_ms,
+            "median_dwell_ms": self.median_dwell_ms,
+            "read_rate": self.read_rate,
+        }
+
+
+@dataclass(frozen=True)
+class DocumentReport:
+    """A document's links (oldest first) and its sections (in order) over all its sessions."""
+
+    document_id: str
+    title: str
+    sessions: int
+    links: tuple[LinkSummary, ...]
+    sections: tuple[DocumentSectionStats, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "document_id": self.document_id,
+            "title": self.title,
+            "sessions": self.sessions,
+            "links": [link.to_dict() for link in self.links],
+            "sections": [s.to_dict() for s in self.sections],
+        }
+
+
+@dataclass(frozen=True)
+class EngagementFilter:
+    """Which documents and sessions a block engagement report looks at; None means any.
+
+    `slot` is the slot the block filled in the document; `industry`, `persona` and `stage` match
+    the document's prospect profile (case-insensitively, any of its values when it lists
+    several); `since` (inclusive) and `until` (exclusive) bound the sessions' start times and
+    must be timezone-aware.
+    """
+
+    library_id: int | None = None
+    slot: str | None = None
+    industry: str | None = None
+    persona: str | None = None
+    stage: str | None = None
+    since: dt.datetime | None = None
+    until: dt.datetime | None = None
+
+
+@dataclass(frozen=True)
+class BlockEngagement:
+    """`GET /api/blocks/engagement`: one block (all its versions) over the documents using it.
+
+    `slot` is the slot of the block's latest version.
+    """
+
+    block_id: str
+    library_id: int
+    slot: str
+    documents: int
+    sessions: int
+    seen_rate: float
+    median_dwell_ms: int
+    read_rate: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "block_id": self.block_id,
+            "documents": self.documents,
+            "sessions": self.sessions,
+            "seen_rate": self.seen_rate,
+            "median_dwell_ms": self.median_dwell_ms,
+            "read_rate": self.read_rate,
+            "slot": self.slot,
+            "library_id": self.library_id,
+        }
+
+
+@dataclass(frozen=True)
+class BlockBreakdown:
+    """A block's engagement figures within one value of a dimension (`value` None: unstated)."""
+
+    block_id: str
+    by: Dimension
+    value: str | None
+    documents: int
+    sessions: int
+    seen_rate: float
+    median_dwell_ms: int
+    read_rate: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "block_id": self.block_id,
+            "by": self.by,
+            "value": self.value,
+            "documents": self.documents,
+            "sessions": self.sessions,
+            "seen_rate": self.seen_rate,
+            "median_dwell_ms": self.median_dwell_ms,
+            "read_rate": self.read_rate,
+        }
+
+
+def engagement_to_dict(rows: Iterable[BlockEngagement]) -> dict[str, Any]:
+    """The body of `GET /api/blocks/engagement`."""
+    return {"blocks": [row.to_dict() for row in rows]}
+
+
+# ---------------------------------------------------------------------------------------------
+# Link and document reports
+
+
+def _seen_flag() -> ColumnElement[int]:
+    return case((SectionTime.seen, 1), else_=0)
+
+
+def _read_flag() -> ColumnElement[int]:
+    reached = and_(SectionTime.dwell_ms > 0, SectionTime.dwell_ms >= DocumentSection.reading_ms)
+    return case((reached, 1), else_=0)
+
+
+async def link_report(session: AsyncSession, link_id: int) -> LinkReport:
+    """Every section of the link's document in order, over the link's sessions."""
+    document_id = await session.scalar(select(ShareLink.document_id).where(ShareLink.id == link_id))
+    if document_id is None:
+        raise UnknownLinkError(link_id)
+    sessions = await session.scalar(
+        select(func.count()).select_from(Visit).where(Visit.link_id == link_id)
+    )
+    per_section = (
+        select(
+            SectionTime.section_id.label("section_id"),
+            func.max(_seen_flag()).label("seen"),
+            func.sum(SectionTime.dwell_ms).label("dwell_ms"),
+            func.sum(_seen_flag()).label("sessions_seen"),
+            func.max(_read_flag()).label("read"),
+        )
+        .join(Visit, Visit.id == SectionTime.visit_id)
+        .join(DocumentSection, DocumentSection.id == SectionTime.section_id)
+        .where(Visit.link_id == link_id, DocumentSection.document_id == document_id)
+        .group_by(SectionTime.section_id)
+        .subquery()
+    )
+    rows = await session.execute(
+        select(
+            Block.key,
+            DocumentSection.position,
+            DocumentSection.slot,
+            DocumentSection.title,
+            DocumentSection.reading_ms,
+            per_section.c.seen,
+            per_section.c.dwell_ms,
+            per_section.c.sessions_seen,
+            per_section.c.read,
+        )
+        .join(BlockVersion, BlockVersion.id == DocumentSection.block_version_id)
+        .join(Block, Block.id == BlockVersion.block_id)
+        .outerjoin(per_section, per_section.c.section_id == DocumentSection.id)
+        .where(DocumentSection.document_id == document_id)
+        .order_by(DocumentSection.position)
+    )
+    sections = tuple(
+        LinkSection(
+            block_id=key,
+            position=position,
+            slot=slot,
+            title=title,
+            reading_ms=reading_ms,
+            seen=bool(seen),
+            dwell_ms=int(dwell or 0),
+            sessions_seen=int(sessions_seen or 0),
+            read=bool(read),
+        )
+        for key, position, slot, title, reading_ms, seen, dwell, sessions_seen, read in rows
+    )
+    return LinkReport(sessions=int(sessions or 0), sections=sections)
+
+
+async def document_report(session: AsyncSession, document_id: str) -> DocumentReport:
+    """The document's links and its sections, over the sessions of all its links."""
+    document = await session.get(Document, document_id)
+    if document is None:
+        raise UnknownDocumentError(document_id)
+
+    per_link = (
+        select(
+            Visit.link_id.label("link_id"),
+            func.count(Visit.id).label("sessions"),
+            func.max(Visit.created_at).label("last_visit_at"),
+        )
+        .join(ShareLink, ShareLink.id == Visit.link_id)
+        .where(ShareLink.document_id == document_id)
+        .group_by(Visit.link_id)
+        .subquery()
+    )
+    link_rows = await session.execute(
+        select(
+            ShareLink.id,
+            ShareLink.recipient_email,
+            per_link.c.sessions,
+            ShareLink.created_at,
+            ShareLink.revoked_at,
+            ShareLink.expires_at,
+            per_link.c.last_visit_at,
+        )
+        .outerjoin(per_link, per_link.c.link_id == ShareLink.id)
+        .where(ShareLink.document_id == document_id)
+        .order_by(ShareLink.created_at, ShareLink.id)
+    )
+    links = tuple(
+        LinkSummary(
+            id=link_id,
+            recipient_email=email,
+            sessions=int(count or 0),
+            created_at=created_at,
+            revoked_at=revoked_at,
+            expires_at=expires_at,
+            last_visit_at=last_visit_at,
+        )
+        for link_id, email, count, created_at, revoked_at, expires_at, last_visit_at in link_rows
+    )
+    sessions = sum(link.sessions for link in links)
+
+    of_document = and_(ShareLink.id == Visit.link_id, ShareLink.document_id == document_id)
+    per_section = (
+        select(
+            SectionTime.section_id.label("section_id"),
+            func.sum(_seen_flag()).label("sessions_seen"),
+            func.sum(SectionTime.dwell_ms).label("dwell_ms"),
+            func.sum(_read_flag()).label("sessions_read"),
+        )
+        .join(DocumentSection, DocumentSection.id == SectionTime.section_id)
+        .join(Visit, Visit.id == SectionTime.visit_id)
+        .join(ShareLink, of_document)
+        .group_by(SectionTime.section_id)
+        .subquery()
+    )
+    seen_dwell = await session.execute(
+        select(SectionTime.section_id, SectionTime.dwell_ms)
+        .join(Visit, Visit.id == SectionTime.visit_id)
+        .join(ShareLink, of_document)
+        .where(SectionTime.seen)
+    )
+    dwell_by_section: dict[int, list[int]] = defaultdict(list)
+    for section_id, dwell in seen_dwell:
+        dwell_by_section[section_id].append(dwell)
+
+    rows = await session.execute(
+        select(
+            DocumentSection.id,
+            Block.key,
+            DocumentSection.position,
+            DocumentSection.slot,
+            DocumentSection.title,
+            DocumentSection.reading_ms,
+            per_section.c.sessions_seen,
+            per_section.c.dwell_ms,
+            per_section.c.sessions_read,
+        )
+        .join(BlockVersion, BlockVersion.id == DocumentSection.block_version_id)
+        .join(Block, Block.id == BlockVersion.block_id)
+        .outerjoin(per_section, per_section.c.section_id == DocumentSection.id)
+        .where(DocumentSection.document_id == document_id)
+        .order_by(DocumentSection.position)
+    )
+    sections = tuple(
+        DocumentSectionStats(
+            block_id=key,
+            position=position,
+            slot=slot,
+            title=title,
+            reading_ms=reading_ms,
+            sessions_seen=int(seen or 0),
+            seen_rate=_rate(int(seen or 0), sessions),
+            dwell_ms=int(dwell or 0),
+            median_dwell_ms=_median(dwell_by_section.get(section_id, [])),
+            read_rate=_rate(int(read or 0), sessions),
+        )
+        for section_id, key, position, slot, title, reading_ms, seen, dwell, read in rows
+    )
+    return DocumentReport(
+        document_id=document.id,
+        title=document.title,
+        sessions=sessions,
+        links=links,
+        sections=sections,
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Block engagement
+
+
+@dataclass(frozen=True)
+class _Usage:
+    """A block in a document, in one slot."""
+
+    block_id: int
+    document_id: str
+    slot: str
+
+
+@dataclass(frozen=True)
+class _SessionRow:
+    """One session's figures for one block in one slot of its document."""
+
+    usage: _Usage
+    visit_id: int
+    seen: bool
+    dwell_ms: int
+    read: bool
+
+
+@dataclass
+class _Tally:
+    documents: set[str] = field(default_factory=set)
+    sessions: int = 0
+    seen: int = 0
+    read: int = 0
+    seen_dwell: list[int] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class _Figures:
+    documents: int
+    sessions: int
+    seen_rate: float
+    median_dwell_ms: int
+    read_rate: float
+
+
+_NO_FIGURES = _Figures(documents=0, sessions=0, seen_rate=0.0, median_dwell_ms=0, read_rate=0.0)
+# A group of the figures: (block row id, value of the dimension); see `_figures`.
+_Group = tuple[int, str | None]
+
+
+async def block_engagement(
+    session: AsyncSession, filters: EngagementFilter | None = None
+) -> list[BlockEngagement]:
+    """Every block that has a version (of `filters.library_id`, or of every library), used or
+    not, sorted by block id (then library), with its figures over the documents using it.
+
+    Blocks are rows of a library: with no library given, two libraries' blocks of the same id
+    are two entries (told apart by `library_id`).
+    """
+    filters = filters or EngagementFilter()
+    blocks = await _blocks(session, filters.library_id, None)
+    figures = await _figures(session, filters, _block_ids(filters.library_id, None), None)
+    result = []
+    for block_id, key, library_id, slot in blocks:
+        f = figures.get((block_id, None), _NO_FIGURES)
+        result.append(
+            BlockEngagement(
+                block_id=key,
+                library_id=library_id,
+                slot=slot,
+                documents=f.documents,
+                sessions=f.sessions,
+                seen_rate=f.seen_rate,
+                median_dwell_ms=f.median_dwell_ms,
+                read_rate=f.read_rate,
+            )
+        )
+    return result
+
+
+async def block_breakdown(
+    session: AsyncSession,
+    block_key: str,
+    by: Dimension,
+    filters: EngagementFilter | None = None,
+) -> list[BlockBreakdown]:
+    """The block's engagement figures grouped by the section's slot or a prospect facet.
+
+    Only values the block was used under appear, sorted, with None (the profile does not say)
+    last. A document whose profile lists several values of the facet counts under each. With no
+    `filters.library_id`, every library's block of that id counts, as one block.
+    """
+    if by not in DIMENSIONS:
+        raise ValueError(f"by: {by!r} is not one of {', '.join(DIMENSIONS)}")
+    filters = filters or EngagementFilter()
+    if not await _blocks(session, filters.library_id, block_key):
+        raise UnknownBlockError(block_key)
+    figures = await _figures(session, filters, _block_ids(filters.library_id, block_key), by)
+    ordered = sorted(figures.items(), key=lambda item: (item[0][1] is None, item[0][1] or ""))
+    return [
+        BlockBreakdown(
+            block_id=block_key,
+            by=by,
+            value=value,
+            documents=f.documents,
+            sessions=f.sessions,
+            seen_rate=f.seen_rate,
+            median_dwell_ms=f.median_dwell_ms,
+            read_rate=f.read_rate,
+        )
+        for (_, value), f in ordered
+    ]
+
+
+def _block_ids(library_id: int | None, key: str | None) -> Select[int]:
+    query = select(Block.id)
+    if library_id is not None:
+        query = query.where(Block.library_id == library_id)
+    if key is not None:
+        query = query.where(Block.key == key)
+    return query
+
+
+async def _blocks(
+    session: AsyncSession, library_id: int | None, key: str | None
+) -> list[tuple[int, str, int, str]]:
+    """(id, key, library id, latest version's slot) of the blocks that have a version."""
+    latest = (
+        select(BlockVersion.block_id, func.max(BlockVersion.number).label("number"))
+        .group_by(BlockVersion.block_id)
+        .subquery()
+    )
+    query = (
+        select(Block.id, Block.key, Block.library_id, BlockVersion.slot)
+        .join(latest, latest.c.block_id == Block.id)
+        .join(
+            BlockVersion,
+            and_(BlockVersion.block_id == Block.id, BlockVersion.number == latest.c.number),
+        )
+        .where(Block.id.in_(_block_ids(library_id, key)))
+        .order_by(Block.key, Block.library_id)
+    )
+    rows = await session.execute(query)
+    return [(block_id, key_, lib, slot) for block_id, key_, lib, slot in rows]
+
+
+async def _figures(
+    session: AsyncSession,
+    filters: EngagementFilter,
+    block_ids: Select[int],
+    by: Dimension | None,
+) -> dict[_Group, _Figures]:
+    """Figures of the blocks `block_ids` selects, per group, for groups with a document.
+
+    Without `by` a group is (block row id, None). With `by` the blocks are taken as one
+    (block id 0) and a group is (0, the slot or the prospect's facet value, or None).
+    """
+    profile_filters = {
+        facet: value.strip().lower()
+        for facet in PROFILE_FACETS
+        if (value := cast("str | None", getattr(filters, facet))) is not None
+    }
+    needs_profiles = bool(profile_filters) or by in PROFILE_FACETS
+    profiles = await _profiles(session, block_ids) if needs_profiles else {}
+
+    def admitted(document_id: str) -> bool:
+        profile = profiles.get(document_id, {})
+        return all(value in _facet(profile, f) for f, value in profile_filters.items())
+
+    def groups(usage: _Usage) -> list[_Group]:
+        if by is None:
+            return [(usage.block_id, None)]
+        if by == "slot":
+            return [(0, usage.slot)]
+        values = _facet(profiles.get(usage.document_id, {}), by)
+        return [(0, v) for v in values] or [(0, None)]
+
+    usages = [u for u in await _usages(session, filters, block_ids) if admitted(u.document_id)]
+    visits = await _visits_per_document(session, filters, block_ids)
+
+    tallies: dict[_Group, _Tally] = defaultdict(_Tally)
+    for usage in usages:
+        for group in groups(usage):
+            tallies[group].documents.add(usage.document_id)
+    for tally in tallies.values():
+        tally.sessions = sum(visits.get(d, 0) for d in tally.documents)
+
+    # A session may show the block in several sections of its document: fold them into one.
+    per_session: dict[tuple[_Group, int], tuple[bool, int, bool]] = {}
+    for row in await _session_rows(session, filters, block_ids):
+        if not admitted(row.usage.document_id):
+            continue
+        for group in groups(row.usage):
+            seen, dwell, read = per_session.get((group, row.visit_id), (False, 0, False))
+            per_session[group, row.visit_id] = (
+                seen or row.seen,
+                dwell + row.dwell_ms,
+                read or row.read,
+            )
+    for (group, _), (seen, dwell, read) in per_session.items():
+        tally = tallies[group]
+        if seen:
+            tally.seen += 1
+            tally.seen_dwell.append(dwell)
+        if read:
+            tally.read += 1
+
+    return {
+        group: _Figures(
+            documents=len(t.documents),
+            sessions=t.sessions,
+            seen_rate=_rate(t.seen, t.sessions),
+            median_dwell_ms=_median(t.seen_dwell),
+            read_rate=_rate(t.read, t.sessions),
+        )
+        for group, t in tallies.items()
+        if t.documents
+    }
+
+
+def _documents_using(block_ids: Select[int]) -> Select[str]:
+    return (
+        select(DocumentSection.document_id)
+        .join(BlockVersion, BlockVersion.id == DocumentSection.block_version_id)
+        .where(BlockVersion.block_id.in_(block_ids))
+    )
+
+
+async def _usages(
+    session: AsyncSession, filters: EngagementFilter, block_ids: Select[int]
+) -> list[_Usage]:
+    """Each (block, document, slot) in which one of the blocks was used."""
+    query = (
+        select(BlockVersion.block_id, DocumentSection.document_id, DocumentSection.slot)
+        .join(BlockVersion, BlockVersion.id == DocumentSection.block_version_id)
+        .where(BlockVersion.block_id.in_(block_ids))
+        .distinct()
+    )
+    if filters.slot is not None:
+        query = query.where(DocumentSection.slot == filters.slot)
+    rows = await session.execute(query)
+    return [_Usage(block_id, document_id, slot) for block_id, document_id, slot in rows]
+
+
+def _visit_window(filters: EngagementFilter) -> list[ColumnElement[bool]]:
+    window: list[ColumnElement[bool]] = []
+    if filters.since is not None:
+        window.append(Visit.created_at >= filters.since)
+    if filters.until is not None:
+        window.append(Visit.created_at < filters.until)
+    return window
+
+
+async def _visits_per_document(
+    session: AsyncSession, filters: EngagementFilter, block_ids: Select[int]
+) -> dict[str, int]:
+    """Sessions (in the filters' window) of each document using one of the blocks."""
+    rows = await session.execute(
+        select(ShareLink.document_id, func.count(Visit.id))
+        .join(Visit, Visit.link_id == ShareLink.id)
+        .where(ShareLink.document_id.in_(_documents_using(block_ids)), *_visit_window(filters))
+        .group_by(ShareLink.document_id)
+    )
+    return {document_id: int(count) for document_id, count in rows}
+
+
+async def _session_rows(
+    session: AsyncSession, filters: EngagementFilter, block_ids: Select[int]
+) -> list[_SessionRow]:
+    """Per session and (block, document, slot): seen, total dwell and read, summed in SQL."""
+    query = (
+        select(
+            BlockVersion.block_id,
+            DocumentSection.document_id,
+            DocumentSection.slot,
+            SectionTime.visit_id,
+            func.max(_seen_flag()),
+            func.sum(SectionTime.dwell_ms),
+            func.max(_read_flag()),
+        )
+        .join(DocumentSection, DocumentSection.id == SectionTime.section_id)
+        .join(BlockVersion, BlockVersion.id == DocumentSection.block_version_id)
+        .join(Visit, Visit.id == SectionTime.visit_id)
+        .join(
+            ShareLink,
+            and_(
+                ShareLink.id == Visit.link_id,
+                ShareLink.document_id == DocumentSection.document_id,
+            ),
+        )
+        .where(BlockVersion.block_id.in_(block_ids), *_visit_window(filters))
+        .group_by(
+            BlockVersion.block_id,
+            DocumentSection.document_id,
+            DocumentSection.slot,
+            SectionTime.visit_id,
+        )
+    )
+    if filters.slot is not None:
+        query = query.where(DocumentSection.slot == filters.slot)
+    rows = await session.execute(query)
+    return [
+        _SessionRow(
+            usage=_Usage(block_id, document_id, slot),
+            visit_id=visit_id,
+            seen=bool(seen),
+            dwell_ms=int(dwell or 0),
+            read=bool(read),
+        )
+        for block_id, document_id, slot, visit_id, seen, dwell, read in rows
+    ]
+
+
+async def _profiles(session: AsyncSession, block_ids: Select[int]) -> dict[str, dict[str, Any]]:
+    """The prospect profile snapshot of each document using one of the blocks."""
+    rows = await session.execute(
+        select(Document.id, Document.profile).where(Document.id.in_(_documents_using(block_ids)))
+    )
+    return {document_id: dict(profile or {}) for document_id, profile in rows}
+
+
+# ---------------------------------------------------------------------------------------------
+# Helpers
+
+
+def _facet(profile: Mapping[str, Any], name: str) -> tuple[str, ...]:
+    """A profile's values for a facet as selection reads them: trimmed, lower-cased, deduped."""
+    value = profile.get(name)
+    if value is None:
+        return ()
+    values = value if isinstance(value, list) else [value]
+    cleaned = (str(v).strip().lower() for v in values if v is not None)
+    return tuple(dict.fromkeys(v for v in cleaned if v))
+
+
+def _rate(part: int, whole: int) -> float:
+    return part / whole if whole else 0.0
+
+
+def _median(values: list[int]) -> int:
+    """The median, as an int: for an even count the mean of the middle two, rounded half up."""
+    if not values:
+        return 0
+    ordered = sorted(values)
+    middle = len(ordered) // 2
+    if len(ordered) % 2:
+        return ordered[middle]
+    return (ordered[middle - 1] + ordered[middle] + 1) // 2
+
+
+def _iso(value: dt.datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
