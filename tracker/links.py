@@ -136,8 +136,10 @@ async def issue_code(
 ) -> str | None:
     """A new six-digit one-time code for `email`, or None when too many were asked this hour."""
     hour_ago = now - dt.timedelta(hours=1)
-    recent = select(func.count()).select_from(EmailCode).where(
-        EmailCode.link_id == link.id, EmailCode.created_at > hour_ago
+    recent = (
+        select(func.count())
+        .select_from(EmailCode)
+        .where(EmailCode.link_id == link.id, EmailCode.created_at > hour_ago)
     )
     for_link = await session.scalar(recent) or 0
     for_address = await session.scalar(recent.where(EmailCode.email == email)) or 0
