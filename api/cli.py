@@ -389,7 +389,7 @@ def run_server(library: Path | None, prospects: tuple[Prospect, ...], host: str,
         application = create_app(settings, library, prospects, advance)
     shown = "localhost" if host in ("127.0.0.1", "0.0.0.0") else host
     print(f"pitchmap is serving at http://{shown}:{port}/", flush=True)
-    uvicorn.run(application, host=host, port=port, log_level="warning")
+    uvicorn.run(application, host=host, port=port, log_level="warning", access_log=False)
 
 
 def main() -> Any:

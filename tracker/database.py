@@ -13,13 +13,15 @@ import fcntl
 import importlib.resources
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from pathlib import Path
 from typing import Any
 
+import sqlalchemy
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import event, text
-from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.engine import URL, Connection, Engine, make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -53,15 +55,34 @@ def create_engine(url: str, **options: Any) -> AsyncEngine:
     return engine
 
 
+def create_sync_engine(url: str | URL) -> Engine:
+    """A synchronous engine on the same SQLite file (the standard library's driver), for work
+    that must not leave the event loop's thread (the ingestor).
+
+    It never waits for a lock: SQLite's busy handler would sleep on the event loop's thread,
+    while the connection holding the lock may need that very loop to finish. A locked database
+    raises at once, and the caller waits asynchronously and tries again.
+    """
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite":
+        raise ValueError(f"a synchronous engine is only made for SQLite, not {parsed.drivername}")
+    engine = sqlalchemy.create_engine(parsed.set(drivername="sqlite+pysqlite"))
+    event.listen(engine, "connect", partial(_sqlite_on_connect, busy_timeout_ms=0))
+    return engine
+
+
 def create_sessions(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     """Sessions whose objects stay readable after commit, as request handlers expect."""
     return async_sessionmaker(engine, expire_on_commit=False)
 
 
-def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
+def _sqlite_on_connect(
+    dbapi_connection: Any, _record: Any, busy_timeout_ms: int = _SQLITE_BUSY_TIMEOUT_MS
+) -> None:
     cursor = dbapi_connection.cursor()
-    cursor.execute(f"PRAGMA busy_timeout = {_SQLITE_BUSY_TIMEOUT_MS}")
+    cursor.execute(f"PRAGMA busy_timeout = {busy_timeout_ms}")
     cursor.execute("PRAGMA journal_mode = WAL")
+    cursor.execute("PRAGMA synchronous = NORMAL")
     cursor.execute("PRAGMA foreign_keys = ON")
     cursor.close()
 

@@ -19,6 +19,7 @@ import enum
 import hashlib
 import hmac
 import json
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
@@ -27,9 +28,12 @@ from sqlalchemy import Integer, Row, Select, String, Table, bindparam, case, fun
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.sql import ColumnElement, Executable
 
+from tracker.database import create_sync_engine
 from tracker.models import Base
 
 _VISITS: Final[Table] = Base.metadata.tables["visits"]
@@ -38,6 +42,8 @@ _SECTIONS: Final[Table] = Base.metadata.tables["document_sections"]
 _EVENTS: Final[Table] = Base.metadata.tables["view_events"]
 _SECTION_TIME: Final[Table] = Base.metadata.tables["section_time"]
 _MS: Final = dt.timedelta(milliseconds=1)
+# How long a batch waits for another writer of the SQLite file before its requests get 503.
+LOCK_WAIT_S: Final = 10.0
 
 
 @dataclass(frozen=True)
@@ -104,6 +110,7 @@ class Ingestor:
         self._max_batch = max_batch
         self._slack_ms = slack_ms
         self._postgres = engine.dialect.name == "postgresql"
+        self._sqlite: Engine | None = None
         self._queue: asyncio.Queue[_Item | object] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
         self._closing = False
@@ -117,6 +124,8 @@ class Ingestor:
         if self._task is not None:
             raise RuntimeError("the ingestor is already running")
         self._closing = False
+        if self._engine.dialect.name == "sqlite":
+            self._sqlite = create_sync_engine(self._engine.url)
         self._task = asyncio.get_running_loop().create_task(self._run(), name="ingestor")
 
     async def stop(self) -> None:
@@ -130,6 +139,8 @@ class Ingestor:
             await task
         finally:
             self._fail_queued(RuntimeError("the ingestor stopped"))
+            if self._sqlite is not None:
+                self._sqlite.dispose()
 
     async def submit(self, token_hash: str, beat: Heartbeat, received_at: dt.datetime) -> Outcome:
         """The heartbeat's outcome once its batch has committed; raises when the batch failed.
@@ -147,7 +158,11 @@ class Ingestor:
 
     async def _run(self) -> None:
         while True:
-            batch, stopping = self._next_batch(await self._queue.get())
+            first = await self._queue.get()
+            # One turn of the loop lets the requests that are already being read queue their
+            # heartbeats too: bigger batches for almost no added wait.
+            await asyncio.sleep(0)
+            batch, stopping = self._next_batch(first)
             if batch:
                 await self._process(batch)
             if stopping:
@@ -186,26 +201,47 @@ class Ingestor:
                 item.future.set_result(outcome)
 
     async def _write(self, batch: list[_Item]) -> list[Outcome]:
-        async with self._engine.connect() as connection, connection.begin():
-            if not self._postgres:
-                # SQLAlchemy's SQLite begin is lazy; taking the write lock now, not at the first
-                # INSERT, keeps another process from committing between our reads and writes.
-                await connection.exec_driver_sql("BEGIN IMMEDIATE")
-            visits = await self._lock_visits(connection, {i.beat.visit for i in batch})
-            await self._load_sections(connection, {v.document_id for v in visits.values()})
-            return await self._apply(connection, batch, visits)
+        if self._sqlite is not None:
+            return await self._write_sqlite(self._sqlite, batch)
+        async with self._engine.connect() as remote, remote.begin():
+            outcomes: list[Outcome] = await remote.run_sync(self._write_batch, batch)
+            return outcomes
 
-    async def _lock_visits(
-        self, connection: AsyncConnection, ids: set[int]
-    ) -> dict[int, _VisitState]:
+    async def _write_sqlite(self, sqlite: Engine, batch: list[_Item]) -> list[Outcome]:
+        """The batch on this thread, blocking it for its few statements: a write on another
+        thread (aiosqlite's) has to win the GIL back from the busy event loop after every
+        statement, which under load made a batch a hundred times slower. The engine never
+        waits for a lock on this thread; while another connection writes, this waits here,
+        asynchronously, and tries again."""
+        deadline = time.monotonic() + LOCK_WAIT_S
+        pause = 0.001
+        while True:
+            try:
+                with sqlite.begin() as connection:
+                    # The driver's BEGIN is lazy; taking the write lock now, not at the first
+                    # INSERT, keeps another process from committing between reads and writes.
+                    connection.exec_driver_sql("BEGIN IMMEDIATE")
+                    return self._write_batch(connection, batch)
+            except OperationalError as error:
+                if "locked" not in str(error.orig) or time.monotonic() > deadline:
+                    raise
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, 0.05)
+
+    def _write_batch(self, connection: Connection, batch: list[_Item]) -> list[Outcome]:
+        visits = self._lock_visits(connection, {i.beat.visit for i in batch})
+        self._load_sections(connection, {v.document_id for v in visits.values()})
+        return self._apply(connection, batch, visits)
+
+    def _lock_visits(self, connection: Connection, ids: set[int]) -> dict[int, _VisitState]:
         query = _visits_query(sorted(ids))
         if self._postgres:
             # Sorted ids make concurrent processes lock shared visits in the same order.
             query = query.with_for_update(of=_VISITS)
-        rows = (await connection.execute(query)).all()
+        rows = connection.execute(query).all()
         return {row.id: _visit_state(row) for row in rows}
 
-    async def _load_sections(self, connection: AsyncConnection, documents: set[str]) -> None:
+    def _load_sections(self, connection: Connection, documents: set[str]) -> None:
         missing = documents - self._sections.keys()
         if not missing:
             return
@@ -213,16 +249,16 @@ class Ingestor:
             _SECTIONS.c.document_id.in_(sorted(missing))
         )
         loaded: dict[str, dict[int, int]] = {document: {} for document in missing}
-        for document_id, position, section_id in await connection.execute(query):
+        for document_id, position, section_id in connection.execute(query):
             loaded[document_id][position] = section_id
         self._sections.update(loaded)
 
-    async def _apply(
-        self, connection: AsyncConnection, batch: list[_Item], visits: dict[int, _VisitState]
+    def _apply(
+        self, connection: Connection, batch: list[_Item], visits: dict[int, _VisitState]
     ) -> list[Outcome]:
         outcomes = [self._check(item, visits.get(item.beat.visit)) for item in batch]
         candidates = [i for i, o in enumerate(outcomes) if o is Outcome.APPLIED]
-        applied = await self._already_applied(connection, [batch[i].beat for i in candidates])
+        applied = self._already_applied(connection, [batch[i].beat for i in candidates])
         writes = _Writes(events=[], section_time={})
         # A visit's heartbeats apply in the order they arrived, each clamped to the time since
         # the one before; sorting is stable, so equal times keep their queue order.
@@ -234,16 +270,16 @@ class Ingestor:
                 continue
             applied.add(key)
             self._accumulate(item, visits[item.beat.visit], writes)
-        await self._flush(connection, writes, visits)
+        self._flush(connection, writes, visits)
         return outcomes
 
-    async def _already_applied(
-        self, connection: AsyncConnection, beats: list[Heartbeat]
+    def _already_applied(
+        self, connection: Connection, beats: list[Heartbeat]
     ) -> set[tuple[int, int]]:
         if not beats:
             return set()
         params = _applied_params(self._postgres, sorted({(b.visit, b.seq) for b in beats}))
-        rows = await connection.execute(self._applied, params)
+        rows = connection.execute(self._applied, params)
         return {(visit_id, seq) for visit_id, seq in rows}
 
     def _check(self, item: _Item, visit: _VisitState | None) -> Outcome:
@@ -290,20 +326,20 @@ class Ingestor:
         visit.last_seq = max(visit.last_seq, beat.seq)
         visit.touched = True
 
-    async def _flush(
-        self, connection: AsyncConnection, writes: _Writes, visits: dict[int, _VisitState]
+    def _flush(
+        self, connection: Connection, writes: _Writes, visits: dict[int, _VisitState]
     ) -> None:
         if not writes.events:
             return
-        await connection.execute(_EVENTS.insert(), writes.events)
+        connection.execute(_EVENTS.insert(), writes.events)
         if writes.section_time:
-            await connection.execute(self._upsert, _section_time_rows(writes.section_time))
+            connection.execute(self._upsert, _section_time_rows(writes.section_time))
         touched = [
             {"b_id": visit_id, "b_seen": v.last_seen, "b_seq": v.last_seq}
             for visit_id, v in visits.items()
             if v.touched
         ]
-        await connection.execute(self._visit_update, touched)
+        connection.execute(self._visit_update, touched)
 
     def _fail_queued(self, error: Exception) -> None:
         while True:

@@ -268,14 +268,18 @@ class Deliverer:
 
     async def _claim(self, now: dt.datetime) -> list[_Claimed]:
         table = WebhookDelivery
+        pending = select(table.id).where(
+            table.delivered_at.is_(None),
+            table.failed_at.is_(None),
+            table.next_attempt_at <= now,
+        )
+        async with self._engine.connect() as connection:
+            # A read first: the claim's UPDATE takes SQLite's write lock even when it matches
+            # nothing, and a poll every second would keep stalling the heartbeat writer.
+            if (await connection.execute(pending.limit(1))).first() is None:
+                return []
         due = (
-            select(table.id)
-            .where(
-                table.delivered_at.is_(None),
-                table.failed_at.is_(None),
-                table.next_attempt_at <= now,
-            )
-            .order_by(table.next_attempt_at, table.id)
+            pending.order_by(table.next_attempt_at, table.id)
             .limit(self._batch_size)
             .with_for_update(skip_locked=True)  # SQLite leaves the clause out
         )
