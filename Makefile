@@ -32,6 +32,8 @@ bench: install
 	$(BIN)/python bench/quality.py
 	$(BIN)/python bench/select.py
 	$(BIN)/python bench/index.py
+	$(BIN)/python bench/assemble.py
+	$(BIN)/python bench/ingest.py
 
 clean:
 	rm -rf $(VENV) .pitchmap

@@ -25,6 +25,7 @@ class Action(Enum):
     MANAGE_BLOCKS = "manage blocks"
     ERASE_DATA = "erase a recipient's data"
     MANAGE_KEYS = "manage keys"
+    CHANGE_OTHERS = "share or revoke what another key made"
 
 
 _ALLOWED: dict[Action, frozenset[Role]] = {
@@ -34,6 +35,7 @@ _ALLOWED: dict[Action, frozenset[Role]] = {
     Action.MANAGE_BLOCKS: frozenset({"marketing", "admin"}),
     Action.ERASE_DATA: frozenset({"marketing", "admin"}),
     Action.MANAGE_KEYS: frozenset({"admin"}),
+    Action.CHANGE_OTHERS: frozenset({"admin"}),
 }
 
 
@@ -45,6 +47,14 @@ def permit(caller: KeyInfo, action: Action) -> None:
     """403 unless the caller's role may do `action`; the message says what was refused."""
     if not may(caller, action):
         raise PermissionDeniedException(f"a {caller.role} key may not {action.value}")
+
+
+def permit_owner(caller: KeyInfo, owner_key_id: int | None, change: bool) -> None:
+    """403 unless the caller made the thing, or its role reaches everyone's: marketing reads
+    every document and link, only an admin shares or revokes what another key made."""
+    if owner_key_id == caller.id:
+        return
+    permit(caller, Action.CHANGE_OTHERS if change else Action.READ_ALL_REPORTS)
 
 
 async def authenticate(

@@ -17,6 +17,7 @@ from api.errors import bad_field
 
 _EMAIL = re.compile(r"^[^@\s<>\"'(),;:\\\[\]]{1,64}@[A-Za-z0-9.-]{1,253}\.[A-Za-z]{2,63}$")
 MAX_TEXT = 2_000
+MAX_ID = 2**31 - 1  # ids are 32-bit: a larger one is refused here, never by the database
 
 
 def body_object(data: object) -> Mapping[str, Any]:
@@ -88,6 +89,14 @@ def moment(data: Mapping[str, Any], name: str) -> dt.datetime | None:
         parsed = dt.datetime.fromisoformat(value.strip())
     except ValueError:
         raise bad_field(name, f"{value!r} is not an ISO 8601 datetime") from None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=dt.UTC)
-    return parsed.astimezone(dt.UTC)
+    return utc(parsed, name)
+
+
+def utc(value: dt.datetime, name: str) -> dt.datetime:
+    """The moment in UTC; one without an offset is taken as UTC. 400 when it cannot be."""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=dt.UTC)
+    try:
+        return value.astimezone(dt.UTC)
+    except OverflowError:
+        raise bad_field(name, f"{value.isoformat()} is out of range") from None

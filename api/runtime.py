@@ -4,7 +4,6 @@ background workers (heartbeat writer, webhook deliverer), started and stopped wi
 from __future__ import annotations
 
 import contextlib
-import gc
 from collections.abc import AsyncIterator
 
 from litestar import Litestar
@@ -49,10 +48,6 @@ class Runtime:
             self.deliverer = Deliverer(engine, self.settings.webhook_secret)
             await self.ingestor.start()
             await self.deliverer.start()
-            # Everything loaded so far (the model, the index, the library) lives as long as the
-            # server: keep it out of the collector's full passes, which otherwise stall every
-            # request for a quarter second now and then.
-            gc.freeze()
             yield
         finally:
             if self.ingestor is not None:

@@ -17,6 +17,11 @@ from engine.library import SLUG
 SUFFIXES = (".yaml", ".yml", ".json")
 _NOT_FACETS = frozenset({"id", "company", "contact", "needs"})
 _CONTACT_FIELDS = ("name", "title", "email")
+# A profile is a few lines a rep typed: anything far longer is a mistake or an attack, and
+# would break a document's metadata (Office caps a title at 255 characters) or its layout.
+MAX_ID = 100
+MAX_FIELD = 200
+MAX_NEEDS = 20_000
 
 
 @dataclass(frozen=True)
@@ -119,6 +124,9 @@ def _prospect(data: object, where: str, problems: list[Problem]) -> Prospect | N
     for name, value in data.items():
         if name not in _NOT_FACETS and not _is_facet_value(value):
             problems.append(Problem(where, str(name), "must be text or a list of text"))
+        limit = MAX_NEEDS if name == "needs" else MAX_ID if name == "id" else MAX_FIELD
+        if _longest_text(value) > limit:
+            problems.append(Problem(where, str(name), f"is longer than {limit} characters"))
     if len(problems) > before:
         return None
     assert isinstance(prospect_id, str) and isinstance(company, str) and isinstance(needs, str)
@@ -140,6 +148,17 @@ def _contact(raw: object, where: str, problems: list[Problem]) -> Contact:
             value = None
         values[name] = value.strip() if isinstance(value, str) else None
     return Contact(**values)
+
+
+def _longest_text(value: object) -> int:
+    """The longest text anywhere in a profile value (a contact is a mapping of texts)."""
+    if isinstance(value, str):
+        return len(value)
+    if isinstance(value, list):
+        return max((_longest_text(v) for v in value), default=0)
+    if isinstance(value, dict):
+        return max((_longest_text(v) for v in value.values()), default=0)
+    return 0
 
 
 def _is_facet_value(value: object) -> bool:

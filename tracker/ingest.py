@@ -21,7 +21,7 @@ import hmac
 import json
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Final
 
 from sqlalchemy import Integer, Row, Select, String, Table, bindparam, case, func, select, update
@@ -83,8 +83,11 @@ class _VisitState:
     document_id: str
     expires_at: dt.datetime | None
     revoked: bool
+    started: dt.datetime
     last_seen: dt.datetime
     last_seq: int
+    # section id -> dwell credited so far: no section may hold more than the visit has lasted
+    credited: dict[int, int] = field(default_factory=dict)
     touched: bool = False
 
 
@@ -238,8 +241,14 @@ class Ingestor:
         if self._postgres:
             # Sorted ids make concurrent processes lock shared visits in the same order.
             query = query.with_for_update(of=_VISITS)
-        rows = connection.execute(query).all()
-        return {row.id: _visit_state(row) for row in rows}
+        visits = {row.id: _visit_state(row) for row in connection.execute(query)}
+        if visits:
+            credited = select(
+                _SECTION_TIME.c.visit_id, _SECTION_TIME.c.section_id, _SECTION_TIME.c.dwell_ms
+            ).where(_SECTION_TIME.c.visit_id.in_(sorted(visits)))
+            for visit_id, section_id, dwell in connection.execute(credited):
+                visits[visit_id].credited[section_id] = dwell
+        return visits
 
     def _load_sections(self, connection: Connection, documents: set[str]) -> None:
         missing = documents - self._sections.keys()
@@ -301,18 +310,24 @@ class Ingestor:
         return Outcome.APPLIED
 
     def _accumulate(self, item: _Item, visit: _VisitState, writes: _Writes) -> None:
+        """Credit the heartbeat's time, each section's total held to the wall time the visit
+        has lasted (plus one slack for clocks): a flood of inflated heartbeats gains nothing,
+        and a backlog a browser sends late is not cut short."""
         beat = item.beat
-        elapsed = max((item.received_at - visit.last_seen) // _MS, 0)
-        limit = elapsed + self._slack_ms
+        visit.last_seen = max(visit.last_seen, item.received_at)
+        lasted = max((visit.last_seen - visit.started) // _MS, 0) + self._slack_ms
         sections = self._sections[visit.document_id]
         seen = set(beat.seen)
         total = 0
         for position in seen.union(beat.dwell):
-            delta = min(max(beat.dwell.get(position, 0), 0), limit)
+            section = sections[position]
+            budget = max(lasted - visit.credited.get(section, 0), 0)
+            delta = min(max(beat.dwell.get(position, 0), 0), budget)
             if delta == 0 and position not in seen:
                 continue  # nothing on screen and no time: no row to create or change
             total += delta
-            key = (beat.visit, sections[position])
+            visit.credited[section] = visit.credited.get(section, 0) + delta
+            key = (beat.visit, section)
             writes.section_time[key] = writes.section_time.get(key, 0) + delta
         writes.events.append(
             {
@@ -322,7 +337,6 @@ class Ingestor:
                 "dwell_ms": total,
             }
         )
-        visit.last_seen = max(visit.last_seen, item.received_at)
         visit.last_seq = max(visit.last_seq, beat.seq)
         visit.touched = True
 
@@ -382,6 +396,7 @@ def _visit_state(row: Row[Any]) -> _VisitState:
         document_id=row.document_id,
         expires_at=row.expires_at,
         revoked=row.revoked_at is not None,
+        started=row.created_at,
         last_seen=row.last_seen_at or row.created_at,
         last_seq=row.last_seq,
     )

@@ -7,6 +7,7 @@ or passcode was passed gives the browser a grant: another random token, kept in 
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import hashlib
 import hmac
@@ -16,10 +17,10 @@ from enum import Enum
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tracker.models import EmailCode, ShareLink, ViewerGrant, utcnow
+from tracker.models import EmailCode, GateFailure, ShareLink, ViewerGrant, utcnow
 
 GRANT_LIFETIME = dt.timedelta(days=30)
 CODE_LIFETIME = dt.timedelta(minutes=10)
@@ -27,7 +28,12 @@ CODE_ATTEMPTS = 5
 # One address may ask for a few codes an hour, one link for a few more; a mailbox is not a
 # cannon anybody holding the link can fire.
 CODES_PER_ADDRESS_HOUR = 5
-CODES_PER_LINK_HOUR = 20
+CODES_PER_CLIENT_HOUR = 10
+CODES_PER_LINK_HOUR = 100
+# Wrong passcodes: a reader who mistypes gets several tries; a guesser gets nowhere.
+PASSCODE_FAILURES_PER_CLIENT = 10
+PASSCODE_FAILURES_PER_LINK = 50
+PASSCODE_WINDOW = dt.timedelta(minutes=15)
 
 _passcodes = PasswordHasher()
 
@@ -56,6 +62,7 @@ async def create_link(
 ) -> tuple[ShareLink, str]:
     """A new link and its token, which is returned here once and stored only as a hash."""
     token = secrets.token_urlsafe(32)
+    passcode = options.passcode
     link = ShareLink(
         document_id=document_id,
         token_hash=token_hash(token),
@@ -63,7 +70,8 @@ async def create_link(
         expires_at=options.expires_at,
         allow_download=options.allow_download,
         require_email=options.require_email,
-        passcode_hash=_passcodes.hash(options.passcode) if options.passcode else None,
+        # argon2 takes a tenth of a second on purpose: off the event loop.
+        passcode_hash=await asyncio.to_thread(_passcodes.hash, passcode) if passcode else None,
         created_by_key_id=key_id,
     )
     session.add(link)
@@ -93,13 +101,39 @@ async def revoke_link(session: AsyncSession, link: ShareLink) -> None:
         await session.flush()
 
 
-def check_passcode(link: ShareLink, passcode: str) -> bool:
+async def check_passcode(link: ShareLink, passcode: str) -> bool:
     if link.passcode_hash is None:
         return True
+    return await asyncio.to_thread(_verify_passcode, link.passcode_hash, passcode)
+
+
+def _verify_passcode(hashed: str, passcode: str) -> bool:
     try:
-        return _passcodes.verify(link.passcode_hash, passcode)
+        return _passcodes.verify(hashed, passcode)
     except (VerificationError, InvalidHashError):
         return False
+
+
+async def passcode_blocked(
+    session: AsyncSession, link: ShareLink, client: str | None, now: dt.datetime
+) -> bool:
+    """True when this client, or everyone together, got the passcode wrong too often lately."""
+    recent = (
+        select(func.count())
+        .select_from(GateFailure)
+        .where(GateFailure.link_id == link.id, GateFailure.created_at > now - PASSCODE_WINDOW)
+    )
+    if (await session.scalar(recent) or 0) >= PASSCODE_FAILURES_PER_LINK:
+        return True
+    mine = recent.where(GateFailure.client_hash == client)
+    return client is not None and (await session.scalar(mine) or 0) >= PASSCODE_FAILURES_PER_CLIENT
+
+
+async def record_passcode_failure(
+    session: AsyncSession, link: ShareLink, client: str | None, now: dt.datetime
+) -> None:
+    session.add(GateFailure(link_id=link.id, client_hash=client, created_at=now))
+    await session.flush()
 
 
 async def grant(session: AsyncSession, link: ShareLink, email: str | None) -> str:
@@ -132,25 +166,35 @@ async def find_grant(
 
 
 async def issue_code(
-    session: AsyncSession, link: ShareLink, email: str, now: dt.datetime
+    session: AsyncSession, link: ShareLink, email: str, client: str | None, now: dt.datetime
 ) -> str | None:
-    """A new six-digit one-time code for `email`, or None when too many were asked this hour."""
+    """A new six-digit one-time code for `email`, or None when too many were asked this hour.
+
+    Counted per address, per client and per link, so someone holding the link cannot use up
+    the recipient's own codes from one machine.
+    """
     hour_ago = now - dt.timedelta(hours=1)
     recent = (
         select(func.count())
         .select_from(EmailCode)
         .where(EmailCode.link_id == link.id, EmailCode.created_at > hour_ago)
     )
-    for_link = await session.scalar(recent) or 0
-    for_address = await session.scalar(recent.where(EmailCode.email == email)) or 0
-    if for_link >= CODES_PER_LINK_HOUR or for_address >= CODES_PER_ADDRESS_HOUR:
-        return None
+    limits = [
+        (recent, CODES_PER_LINK_HOUR),
+        (recent.where(EmailCode.email == email), CODES_PER_ADDRESS_HOUR),
+    ]
+    if client is not None:
+        limits.append((recent.where(EmailCode.client_hash == client), CODES_PER_CLIENT_HOUR))
+    for query, limit in limits:
+        if (await session.scalar(query) or 0) >= limit:
+            return None
     code = f"{secrets.randbelow(1_000_000):06d}"
     session.add(
         EmailCode(
             link_id=link.id,
             email=email,
             code_hash=_code_hash(link, email, code),
+            client_hash=client,
             created_at=now,
             expires_at=now + CODE_LIFETIME,
         )
@@ -162,7 +206,11 @@ async def issue_code(
 async def redeem_code(
     session: AsyncSession, link: ShareLink, email: str, code: str, now: dt.datetime
 ) -> bool:
-    """True once for the latest live code of this address; each try uses up an attempt."""
+    """True once for the latest live code of this address; each try uses up an attempt.
+
+    The attempt and the use are counted by conditional UPDATEs, not read-then-write, so
+    parallel guesses cannot share one attempt and one code cannot open two grants.
+    """
     row = await session.scalar(
         select(EmailCode)
         .where(
@@ -174,14 +222,24 @@ async def redeem_code(
         .order_by(EmailCode.id.desc())
         .limit(1)
     )
-    if row is None or row.attempts >= CODE_ATTEMPTS:
+    if row is None:
         return False
-    row.attempts += 1
-    matches = hmac.compare_digest(row.code_hash, _code_hash(link, email, code.strip()))
-    if matches:
-        row.used_at = now
-    await session.flush()
-    return matches
+    live = (EmailCode.id == row.id) & EmailCode.used_at.is_(None)
+    tried = await session.execute(
+        update(EmailCode)
+        .where(live, EmailCode.attempts < CODE_ATTEMPTS)
+        .values(attempts=EmailCode.attempts + 1)
+    )
+    if _rowcount(tried) != 1:
+        return False
+    if not hmac.compare_digest(row.code_hash, _code_hash(link, email, code.strip())):
+        return False
+    used = await session.execute(update(EmailCode).where(live).values(used_at=now))
+    return _rowcount(used) == 1
+
+
+def _rowcount(result: object) -> int:
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 def _code_hash(link: ShareLink, email: str, code: str) -> str:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import email.policy
 import email.utils
 import secrets
 import smtplib
@@ -25,6 +26,7 @@ import ssl
 from dataclasses import dataclass
 from email.headerregistry import Address
 from email.message import EmailMessage
+from email.parser import BytesParser
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -153,6 +155,20 @@ class Mailer:
         message["Message-ID"] = email.utils.make_msgid(domain=_domain(self.sender))
         message.set_content(text)
         return message
+
+    def erase(self, address: str) -> int:
+        """Delete the outbox mails sent to `address` (a recipient's erasure); how many."""
+        if not self.outbox.is_dir():
+            return 0
+        wanted = address.strip().lower()
+        erased = 0
+        for path in self.outbox.glob("*.eml"):
+            with path.open("rb") as file:
+                to = BytesParser(policy=email.policy.default).parse(file, headersonly=True)["To"]
+            if str(to or "").strip().lower() == wanted:
+                path.unlink(missing_ok=True)
+                erased += 1
+        return erased
 
     def _write_outbox(self, message: EmailMessage) -> Path:
         stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S.%fZ")

@@ -327,6 +327,19 @@ class EmailCode(Base):
     expires_at: Mapped[dt.datetime]
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     used_at: Mapped[dt.datetime | None]
+    client_hash: Mapped[str | None] = mapped_column(String(_SHA256_HEX))  # who asked for it
+
+
+class GateFailure(Base):
+    """A wrong passcode at a link's gate: counted per link and per client to stop guessing."""
+
+    __tablename__ = "gate_failures"
+    __table_args__ = (Index("ix_gate_failures_link_id_created_at", "link_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    link_id: Mapped[int] = mapped_column(ForeignKey("share_links.id", ondelete="CASCADE"))
+    client_hash: Mapped[str | None] = mapped_column(String(_SHA256_HEX))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 
 class WebhookDelivery(Base):

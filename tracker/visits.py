@@ -13,7 +13,7 @@ import hashlib
 import re
 import secrets
 
-from sqlalchemy import delete, or_, select
+from sqlalchemy import delete, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -86,16 +86,3 @@ async def _todays_salt(session: AsyncSession, day: dt.date) -> str:
     await session.execute(insert(DailySalt).values(**values).on_conflict_do_nothing())
     salt: str = (await session.scalar(select(DailySalt.salt).where(DailySalt.day == day))) or ""
     return salt
-
-
-async def erase_recipient(session: AsyncSession, email: str) -> int:
-    """Delete every visit of a recipient (their links' visits and any visit made under their
-    verified address), with the section time and events that cascade from them. Returns how
-    many visits were erased. Flushes only."""
-    address = email.strip().lower()
-    links = select(ShareLink.id).where(ShareLink.recipient_email == address)
-    result = await session.execute(
-        delete(Visit).where(or_(Visit.link_id.in_(links), Visit.email == address))
-    )
-    await session.flush()
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]

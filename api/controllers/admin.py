@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from litestar import Controller, delete, get, post
@@ -16,7 +17,7 @@ from api.runtime import Runtime
 from tracker.errors import UnknownKeyError
 from tracker.keys import KeyInfo, check_role, create_key, list_keys, revoke_key
 from tracker.models import ROLES
-from tracker.visits import erase_recipient
+from tracker.privacy import erase_recipient
 
 
 def key_view(key: KeyInfo) -> dict[str, Any]:
@@ -71,6 +72,8 @@ class KeyController(Controller):
         caller: NamedDependency[KeyInfo],
     ) -> None:
         permit(caller, Action.MANAGE_KEYS)
+        if not 0 < key_id <= fields.MAX_ID:
+            raise NotFoundException(f"no API key with id {key_id}")
         async with runtime.session() as session:
             try:
                 await revoke_key(session, key_id)
@@ -90,8 +93,9 @@ class ErasureController(Controller):
         runtime: NamedDependency[Runtime],
         caller: NamedDependency[KeyInfo],
     ) -> dict[str, Any]:
-        """Body: {"email": str}. Deletes the visits (and their section time and events) of the
-        recipient's links and of visits made under that verified address."""
+        """Body: {"email": str}. Deletes the visits (with their section time and events) of the
+        recipient's links and of visits made under that verified address, the address's
+        one-time codes, grants, queued webhooks and outbox mails, and removes it from links."""
         permit(caller, Action.ERASE_DATA)
         body = fields.body_object(data)
         fields.only(body, ("email",))
@@ -99,4 +103,13 @@ class ErasureController(Controller):
         async with runtime.session() as session:
             erased = await erase_recipient(session, address)
             await session.commit()
-        return {"email": address, "visits_erased": erased}
+        mails = await asyncio.to_thread(runtime.mailer.erase, address) if runtime.mailer else 0
+        return {
+            "email": address,
+            "visits_erased": erased.visits,
+            "links_unnamed": erased.links,
+            "codes_erased": erased.codes,
+            "grants_erased": erased.grants,
+            "webhooks_erased": erased.webhooks,
+            "mails_erased": mails,
+        }

@@ -12,6 +12,7 @@ from litestar.params import FromPath, FromQuery, QueryParameter
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from api import fields
 from api.auth import Action, permit
 from api.controllers.documents import csv_response
 from api.errors import bad_field
@@ -40,23 +41,18 @@ def _filter(
     since: dt.datetime | None,
     until: dt.datetime | None,
 ) -> EngagementFilter:
-    if since is not None and until is not None and until < since:
-        raise bad_field("until", "is before since")
-    return EngagementFilter(
+    filters = EngagementFilter(
         library_id=runtime.library.id if runtime.library else None,
         slot=slot,
         industry=industry,
         persona=persona,
         stage=stage,
-        since=_utc(since),
-        until=_utc(until),
+        since=None if since is None else fields.utc(since, "since"),
+        until=None if until is None else fields.utc(until, "until"),
     )
-
-
-def _utc(value: dt.datetime | None) -> dt.datetime | None:
-    if value is None or value.tzinfo is not None:
-        return value
-    return value.replace(tzinfo=dt.UTC)
+    if filters.since is not None and filters.until is not None and filters.until < filters.since:
+        raise bad_field("until", "is before since")
+    return filters
 
 
 class BlockController(Controller):

@@ -8,14 +8,14 @@ from typing import Any
 
 from litestar import Controller, Response, get, post
 from litestar.di import NamedDependency
-from litestar.exceptions import NotFoundException, PermissionDeniedException
+from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, JSONBody
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from api import fields
-from api.auth import Action, may, permit
+from api.auth import Action, permit, permit_owner
 from api.building import build_document
 from api.errors import NoLibraryError
 from api.runtime import Runtime
@@ -47,8 +47,10 @@ def selector_of(runtime: Runtime) -> Selector:
     return runtime.workspace.selector
 
 
-async def owned_document(session: AsyncSession, document_id: str, caller: KeyInfo) -> Document:
-    """The document, if it exists and the caller may see it (a rep sees the ones it made)."""
+async def owned_document(
+    session: AsyncSession, document_id: str, caller: KeyInfo, change: bool = False
+) -> Document:
+    """The document, if it exists and the caller may see it (or, with `change`, share it)."""
     document = await session.scalar(
         select(Document)
         .where(Document.id == document_id)
@@ -60,8 +62,7 @@ async def owned_document(session: AsyncSession, document_id: str, caller: KeyInf
     )
     if document is None:
         raise NotFoundException(f"no document {document_id!r}")
-    if not may(caller, Action.READ_ALL_REPORTS) and document.created_by_key_id != caller.id:
-        raise PermissionDeniedException("a rep key may only use the documents it made")
+    permit_owner(caller, document.created_by_key_id, change)
     return document
 
 
@@ -213,6 +214,6 @@ def attachment(content: bytes, name: str, media_type: str) -> Response[bytes]:
 def csv_response(content: str, name: str) -> Response[str]:
     return Response(
         content,
-        media_type="text/csv; charset=utf-8",
+        media_type="text/csv",  # Litestar adds the charset
         headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )

@@ -6,13 +6,13 @@ from typing import Any
 
 from litestar import Controller, Request, Response, delete, get, post
 from litestar.di import NamedDependency
-from litestar.exceptions import NotFoundException, PermissionDeniedException
+from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, JSONBody
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api import fields
-from api.auth import Action, may
+from api.auth import permit_owner
 from api.controllers.documents import csv_response, owned_document
 from api.errors import bad_field
 from api.runtime import Runtime
@@ -45,12 +45,13 @@ def link_view(link: ShareLink) -> dict[str, Any]:
     }
 
 
-async def owned_link(session: AsyncSession, token: str, caller: KeyInfo) -> ShareLink:
+async def owned_link(
+    session: AsyncSession, token: str, caller: KeyInfo, change: bool = False
+) -> ShareLink:
     link = await find_link(session, token)
     if link is None:
         raise NotFoundException("no such link")
-    if not may(caller, Action.READ_ALL_REPORTS) and link.created_by_key_id != caller.id:
-        raise PermissionDeniedException("a rep key may only use the links it made")
+    permit_owner(caller, link.created_by_key_id, change)
     return link
 
 
@@ -91,7 +92,7 @@ class DocumentLinkController(Controller):
         "require_email": bool?, "passcode": str?}. The token is shown here once only."""
         options = link_options(data)
         async with runtime.session() as session:
-            await owned_document(session, document_id, caller)
+            await owned_document(session, document_id, caller, change=True)
             link, token = await create_link(session, document_id, options, caller.id)
             await session.commit()
         return {"token": token, "url": share_url(runtime, request, token), **link_view(link)}
@@ -123,7 +124,7 @@ class LinkController(Controller):
         caller: NamedDependency[KeyInfo],
     ) -> None:
         async with runtime.session() as session:
-            await revoke_link(session, await owned_link(session, token, caller))
+            await revoke_link(session, await owned_link(session, token, caller, change=True))
             await session.commit()
 
     @get("/report", summary="Engagement with one link: sessions and every section's time")

@@ -28,7 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.clients import client_address
 from api.controllers.documents import DOWNLOADS, attachment
-from api.fields import is_email
+from api.fields import MAX_ID, is_email
 from api.pages import render
 from api.runtime import Runtime
 from engine.assemble.html import VIEWER_SLOT
@@ -43,12 +43,14 @@ from tracker.links import (
     grant,
     issue_code,
     link_state,
+    passcode_blocked,
+    record_passcode_failure,
     redeem_code,
     token_hash,
 )
 from tracker.mail import MailError
 from tracker.models import ShareLink, ViewerGrant, utcnow
-from tracker.visits import is_preview_bot, start_visit
+from tracker.visits import client_hash, is_preview_bot, start_visit
 from tracker.webhooks import notify_visit
 
 logger = logging.getLogger(__name__)
@@ -77,7 +79,7 @@ Millis = Annotated[int, msgspec.Meta(ge=0, le=24 * 3600 * 1000)]
 class HeartbeatBody(msgspec.Struct, forbid_unknown_fields=True):
     """One heartbeat as the script sends it (docs/tracking.md)."""
 
-    visit: Annotated[int, msgspec.Meta(ge=1, le=2**63 - 1)]
+    visit: Annotated[int, msgspec.Meta(ge=1, le=MAX_ID)]
     secret: Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
     seq: Annotated[int, msgspec.Meta(ge=1, le=MAX_SEQ)]
     dwell: Annotated[dict[Position, Millis], msgspec.Meta(max_length=MAX_SECTIONS)] = {}
@@ -201,6 +203,7 @@ class ViewerController(Controller):
         self,
         token: FromPath[str],
         data: URLEncodedBody[dict[str, str]],
+        request: Request[Any, Any, Any],
         runtime: NamedDependency[Runtime],
     ) -> Response[Any]:
         now = utcnow()
@@ -211,7 +214,8 @@ class ViewerController(Controller):
                 return Redirect(f"/d/{token}")
             if not is_email(address):
                 return _gate_page(link, token, message="Enter a valid email address.", status=400)
-            code = await issue_code(session, link, address, now)
+            client = await _client(session, runtime, request, now)
+            code = await issue_code(session, link, address, client, now)
             await session.commit()
         if code is None:
             return _gate_page(
@@ -242,27 +246,18 @@ class ViewerController(Controller):
         address = (data.get("email") or "").strip().lower() or None
         async with runtime.session() as session:
             link = await _live_link(session, token, now)
-            if link.require_email:
-                code = data.get("code") or ""
-                if address is None or not await redeem_code(session, link, address, code, now):
-                    await session.commit()  # the failed attempt counts
-                    return _gate_page(
-                        link,
-                        token,
-                        email=address,
-                        code_sent=address is not None,
-                        message="That code is not right, or it has expired.",
-                        status=403,
-                    )
-            if not check_passcode(link, data.get("passcode") or ""):
-                await session.commit()
+            if not link.require_email and link.passcode_hash is None:
+                return Redirect(f"/d/{token}")  # nothing to unlock
+            refusal = await _refuse_unlock(session, runtime, request, link, data, address, now)
+            if refusal is not None:
+                await session.commit()  # failed attempts count
                 return _gate_page(
                     link,
                     token,
                     email=address,
                     code_sent=address is not None,
-                    message="That passcode is not right.",
-                    status=403,
+                    message=refusal[0],
+                    status=refusal[1],
                 )
             grant_token = await grant(session, link, address if link.require_email else None)
             await session.commit()
@@ -279,6 +274,38 @@ class ViewerController(Controller):
             secure=secure,
         )
         return Redirect(f"/d/{token}", cookies=[cookie])
+
+
+async def _refuse_unlock(
+    session: AsyncSession,
+    runtime: Runtime,
+    request: Request[Any, Any, Any],
+    link: ShareLink,
+    data: dict[str, str],
+    address: str | None,
+    now: dt.datetime,
+) -> tuple[str, int] | None:
+    """Why the gate stays shut (message, status), or None to let the reader in. The passcode
+    is checked before the code, so a mistyped passcode does not use up the mailed code."""
+    if link.passcode_hash is not None:
+        client = await _client(session, runtime, request, now)
+        if await passcode_blocked(session, link, client, now):
+            return "Too many wrong passcodes; try again in 15 minutes.", 429
+        if not await check_passcode(link, data.get("passcode") or ""):
+            await record_passcode_failure(session, link, client, now)
+            return "That passcode is not right.", 403
+    if link.require_email:
+        code = data.get("code") or ""
+        if address is None or not await redeem_code(session, link, address, code, now):
+            return "That code is not right, or it has expired.", 403
+    return None
+
+
+async def _client(
+    session: AsyncSession, runtime: Runtime, request: Request[Any, Any, Any], now: dt.datetime
+) -> str | None:
+    address = client_address(request, runtime.settings.trusted_proxies)
+    return await client_hash(session, address, now) if address else None
 
 
 _OUTCOME_MESSAGES = {

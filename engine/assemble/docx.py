@@ -37,7 +37,7 @@ from docx.text.run import Run
 from engine.assemble import docx_xml
 from engine.assemble.document import AssembledDocument
 from engine.assemble.masters import REQUIRED_STYLES, TABLE_STYLE, TemplateError, template_bytes
-from engine.assemble.safety import resolve_picture, safe_href, xml_text
+from engine.assemble.safety import OFFICE_PROPERTY_MAX, resolve_picture, safe_href, xml_text
 from engine.markdown import Heading, Image, ListBlock, Node, Quote, Spans, Table
 from engine.markdown import Paragraph as TextParagraph
 
@@ -60,9 +60,9 @@ def render_proposal(doc: AssembledDocument, template: Path | None = None) -> byt
                 proposal.node(node, doc.assets)
     proposal.header_and_footer(doc.prospect.company)
     properties = proposal.document.core_properties
-    properties.title = xml_text(doc.title)
-    properties.subject = xml_text(doc.prospect.company)
-    properties.author = xml_text(doc.rep.name or "")
+    properties.title = xml_text(doc.title)[:OFFICE_PROPERTY_MAX]
+    properties.subject = xml_text(doc.prospect.company)[:OFFICE_PROPERTY_MAX]
+    properties.author = xml_text(doc.rep.name or "")[:OFFICE_PROPERTY_MAX]
     out = io.BytesIO()
     proposal.document.save(out)
     return out.getvalue()

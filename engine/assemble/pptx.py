@@ -50,7 +50,7 @@ from engine.assemble.pptx_text import (
     to_pt,
     write,
 )
-from engine.assemble.safety import xml_text
+from engine.assemble.safety import OFFICE_PROPERTY_MAX, xml_text
 from engine.assemble.slides import PicturePiece, Piece, QuotePiece, TablePiece, TextPiece, plan
 from engine.markdown import Span
 
@@ -87,8 +87,8 @@ def render_deck(doc: AssembledDocument, master: Path | None = None) -> bytes:
             slot = section.slot
         deck.block(section, doc.assets)
     deck.closing_slide(doc)
-    deck.prs.core_properties.title = xml_text(doc.title)
-    deck.prs.core_properties.subject = xml_text(doc.prospect.company)
+    deck.prs.core_properties.title = xml_text(doc.title)[:OFFICE_PROPERTY_MAX]
+    deck.prs.core_properties.subject = xml_text(doc.prospect.company)[:OFFICE_PROPERTY_MAX]
     out = io.BytesIO()
     deck.prs.save(out)
     return out.getvalue()

@@ -34,6 +34,10 @@ class Picture:
     height_px: int
 
 
+# python-pptx and python-docx refuse a core property (title, subject, author) longer than this.
+OFFICE_PROPERTY_MAX = 255
+
+
 def xml_text(text: str) -> str:
     """The text with characters XML cannot carry replaced by spaces, everything else verbatim."""
     return _NOT_XML.sub(" ", text)

@@ -305,7 +305,7 @@ async def test_a_position_the_document_lacks_is_a_bad_section(
     assert await section_time(world.engine, world.visit) == {}
 
 
-async def test_time_is_clamped_to_the_wall_time_since_the_previous_heartbeat(
+async def test_no_section_is_credited_more_time_than_the_visit_has_lasted(
     world: World, ingestor: Ingestor
 ) -> None:
     token = sha256(TOKEN)
@@ -313,21 +313,42 @@ async def test_time_is_clamped_to_the_wall_time_since_the_previous_heartbeat(
     inflated = beat(world, 1, {0: 60_000, 1: 2500}, [0, 1])
     assert await ingestor.submit(token, inflated, at(2)) is Outcome.APPLIED
     assert await section_time(world.engine, world.visit) == {0: (3000, True), 1: (2500, True)}
-    # Half a second later: at most 1.5 s.
+    # Half a second later section 0 may hold 3.5 s in all: 0.5 s more.
     assert await ingestor.submit(token, beat(world, 2, {0: 5000}), at(2.5)) is Outcome.APPLIED
-    # Stamped before the previous heartbeat: no wall time passed, the slack alone is allowed.
+    # Stamped before the previous heartbeat: the visit has still lasted 2.5 s.
     assert await ingestor.submit(token, beat(world, 3, {2: 5000}), at(1)) is Outcome.APPLIED
     assert await section_time(world.engine, world.visit) == {
-        0: (4500, True),
+        0: (3500, True),
         1: (2500, True),
-        2: (1000, True),
+        2: (3500, True),
     }
     assert await events(world.engine) == [
         (world.visit, 1, 5500),
-        (world.visit, 2, 1500),
-        (world.visit, 3, 1000),
+        (world.visit, 2, 500),
+        (world.visit, 3, 3500),
     ]
     assert await visit_state(world.engine, world.visit) == (3, at(2.5))
+
+
+async def test_a_flood_of_inflated_heartbeats_gains_nothing(
+    world: World, ingestor: Ingestor
+) -> None:
+    token = sha256(TOKEN)
+    flood = [
+        ingestor.submit(token, beat(world, seq, {0: 86_400_000}), at(2 + seq / 1000))
+        for seq in range(1, 51)
+    ]
+    assert set(await asyncio.gather(*flood)) == {Outcome.APPLIED}
+    # 2.05 s passed since the visit began; one second of slack in all, not one per heartbeat.
+    assert await section_time(world.engine, world.visit) == {0: (3050, True)}
+
+
+async def test_a_backlog_sent_late_is_credited_in_full(world: World, ingestor: Ingestor) -> None:
+    token = sha256(TOKEN)
+    backlog = [beat(world, seq, {0: 2000}) for seq in (1, 2, 3)]
+    for heartbeat in backlog:  # three beats of 2 s each, all arriving 6.2 s into the visit
+        assert await ingestor.submit(token, heartbeat, at(6.2)) is Outcome.APPLIED
+    assert await section_time(world.engine, world.visit) == {0: (6000, True)}
 
 
 async def test_heartbeats_arriving_together_never_add_up_to_more_than_the_wall_clock(
@@ -339,11 +360,10 @@ async def test_heartbeats_arriving_together_never_add_up_to_more_than_the_wall_c
         ingestor.submit(token, beat(world, 1, {0: 9000}), at(2)),
     )
     assert list(outcomes) == [Outcome.APPLIED, Outcome.APPLIED]
-    # Whether they land in one batch (applied in arrival order: 2 s + slack, then 4 s + slack)
-    # or in two (6 s + slack, then nothing but the slack), 6 s passed and two slacks were given.
+    # In whatever order they apply, the section holds what 6 s and one slack allow.
     stored = await events(world.engine)
     assert [(visit, seq) for visit, seq, _ in stored] == [(world.visit, 1), (world.visit, 2)]
-    assert sum(dwell for _, _, dwell in stored) == 8000
+    assert sum(dwell for _, _, dwell in stored) == 7000
     assert await visit_state(world.engine, world.visit) == (2, at(6))
 
 
