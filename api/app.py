@@ -18,14 +18,24 @@ from api.controllers.documents import DocumentController
 from api.controllers.home import HomeController
 from api.controllers.links import DocumentLinkController, LinkController
 from api.controllers.selections import SelectionController
+from api.controllers.session import SessionController
 from api.controllers.viewer import ViewerController
 from api.errors import EXCEPTION_HANDLERS
 from api.runtime import Runtime
 from api.settings import Settings
 from api.state import Workspace
+from api.web_auth import (
+    SignInRequired,
+    csrf_config,
+    load_secret,
+    require_user,
+    signed_in,
+    to_sign_in,
+)
 from engine import Prospect
 from engine.embed import Progress
 from tracker.database import migrate
+from tracker.users import decoy_hash
 
 MAX_BODY = 1_000_000  # a prospect profile is a few kB; anything near this is not one
 
@@ -42,10 +52,13 @@ def create_app(
     migrate(settings.database_url)
     workspace = Workspace.open(settings, library, prospects, on_progress)
     runtime = Runtime(settings, workspace)
+    secret = load_secret(settings.data_dir)
+    handlers: dict[type[Exception], object] = {**EXCEPTION_HANDLERS, SignInRequired: to_sign_in}
     static = files("templates") / "static"
     return Litestar(
         route_handlers=[
             HomeController,
+            SessionController,
             SelectionController,
             DocumentController,
             DocumentLinkController,
@@ -62,9 +75,15 @@ def create_app(
             "workspace": Provide(lambda: workspace, use_cache=True, sync_to_thread=False),
             "runtime": Provide(lambda: runtime, use_cache=True, sync_to_thread=False),
             "caller": Provide(authenticate),
+            "signed_in": Provide(signed_in),
+            "user": Provide(require_user),
         },
         lifespan=[runtime.lifespan],
-        exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
+        # The decoy hash that unknown emails are checked against is made before the first
+        # sign-in, so that one takes no longer than any other.
+        on_startup=[decoy_hash],
+        exception_handlers=handlers,  # type: ignore[arg-type]
+        csrf_config=csrf_config(settings, secret),
         openapi_config=OpenAPIConfig(
             title="pitchmap",
             version="0.1.0",

@@ -6,6 +6,7 @@ import asyncio
 import datetime as dt
 import gc
 import json
+import sys
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from functools import wraps
@@ -348,6 +349,60 @@ def keys_revoke(
     print(f"revoked key {key.id} ({key.role}{', ' + key.name if key.name else ''})", flush=True)
 
 
+users_app = typer.Typer(help="People who sign in to the pages: create, list.", no_args_is_help=True)
+app.add_typer(users_app, name="users")
+
+
+@users_app.command("create")
+@reports_errors
+def users_create(
+    email: Annotated[
+        str,
+        typer.Argument(help="The user's email address.", metavar="EMAIL", show_default=False),
+    ],
+    role: Annotated[
+        str, typer.Option("--role", help="rep, marketing or admin.", show_default=False)
+    ],
+) -> None:
+    """Create a user and print its id. The password is asked for (hidden, twice) or, when
+    stdin is not a terminal, read from its first line; never from an argument."""
+    from tracker.users import create_user, user_problems
+
+    where = "users create"
+    problems = user_problems(email, role, where=where)
+    if problems:
+        raise InputError(problems)
+    password = read_password()
+    problems = user_problems(email, role, password, where=where)
+    if problems:
+        raise InputError(problems)
+    user = with_database(lambda session: create_user(session, email, role, password, where))
+    print(user.id, flush=True)
+
+
+def read_password() -> str:
+    if sys.stdin.isatty():
+        password: str = typer.prompt(
+            "Password", hide_input=True, confirmation_prompt=True, err=True
+        )
+        return password
+    return sys.stdin.readline().rstrip("\r\n")
+
+
+@users_app.command("list")
+@reports_errors
+def users_list() -> None:
+    """Every user: id, email, role, created (never a password or its hash)."""
+    from tracker.users import list_users
+
+    table = Table(expand=False)
+    for column in ("id", "email", "role", "created"):
+        table.add_column(column)
+    for user in with_database(list_users):
+        table.add_row(str(user.id), user.email, user.role, _when(user.created_at))
+    out.print(table)
+
+
 def _when(moment: dt.datetime | None) -> str:
     return moment.strftime("%Y-%m-%d %H:%M UTC") if moment else "-"
 
@@ -372,13 +427,29 @@ def serve_command(
 @app.command("demo")
 @reports_errors
 def demo_command(host: HostOption = "127.0.0.1", port: PortOption = 8000) -> None:
-    """Serve the packaged demo library, with its demo prospects one click away."""
+    """Serve the packaged demo library, with its demo prospects one click away, and a demo rep
+    and marketing user whose fresh one-time passwords are printed beside the address."""
     root = files("fixtures") / "bastion"
     with as_file(root) as folder:
-        run_server(folder / "library", tuple(load_prospects(folder / "prospects")), host, port)
+        prospects = tuple(load_prospects(folder / "prospects"))
+        accounts = demo_accounts()
+        run_server(folder / "library", prospects, host, port, accounts)
 
 
-def run_server(library: Path | None, prospects: tuple[Prospect, ...], host: str, port: int) -> None:
+def demo_accounts() -> list[tuple[str, str]]:
+    """Create (or reset) the demo users with new passwords: (email, password) each."""
+    from tracker.users import ensure_demo_users
+
+    return with_database(ensure_demo_users)
+
+
+def run_server(
+    library: Path | None,
+    prospects: tuple[Prospect, ...],
+    host: str,
+    port: int,
+    accounts: list[tuple[str, str]] | None = None,
+) -> None:
     import uvicorn
 
     from api.app import create_app
@@ -394,6 +465,8 @@ def run_server(library: Path | None, prospects: tuple[Prospect, ...], host: str,
     gc.freeze()
     shown = "localhost" if host in ("127.0.0.1", "0.0.0.0") else host
     print(f"pitchmap is serving at http://{shown}:{port}/", flush=True)
+    for email, password in accounts or ():
+        print(f"  sign in as {email} with {password}", flush=True)
     uvicorn.run(application, host=host, port=port, log_level="warning", access_log=False)
 
 

@@ -397,3 +397,39 @@ class ApiKey(Base):
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     last_used_at: Mapped[dt.datetime | None]
     revoked_at: Mapped[dt.datetime | None]
+
+
+class UserSession(Base):
+    """A signed-in browser: the cookie's token is known here only by its SHA-256.
+
+    A session ends when it has been idle too long (`last_seen_at`), at its absolute end
+    (`expires_at`), at sign-out (the row is deleted), or when its user is deleted.
+    """
+
+    __tablename__ = "user_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(_SHA256_HEX), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    last_seen_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[dt.datetime]
+
+    user: Mapped[User] = relationship()
+
+
+class SignInAttempt(Base):
+    """A sign-in that did not succeed (or is being checked): counted per email and per client
+    to stop password guessing. The email is as typed (normalised), whether or not it has an
+    account; the client is the address hashed with the day's salt, never the address."""
+
+    __tablename__ = "sign_in_attempts"
+    __table_args__ = (
+        Index("ix_sign_in_attempts_email_created_at", "email", "created_at"),
+        Index("ix_sign_in_attempts_client_hash_created_at", "client_hash", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(320))
+    client_hash: Mapped[str | None] = mapped_column(String(_SHA256_HEX))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

@@ -1,26 +1,49 @@
-"""The start page: what the library holds, the demo prospects, and a new-prospect form."""
+"""The start page: the sign-in form for a visitor; for a signed-in user, what the library
+holds, the demo prospects, and a new-prospect form."""
 
 from __future__ import annotations
 
-from litestar import Controller, MediaType, Response, get
+from typing import Any
+
+from litestar import Controller, MediaType, Request, Response, get
 from litestar.di import NamedDependency
 
-from api.pages import render
+from api.controllers.session import sign_in_page
 from api.state import Workspace
+from api.web_auth import render_page
+from tracker.users import UserInfo
 
 
 class HomeController(Controller):
     @get("/", media_type=MediaType.HTML, include_in_schema=False)
-    async def home(self, workspace: NamedDependency[Workspace]) -> Response[str]:
+    async def home(
+        self,
+        request: Request[Any, Any, Any],
+        workspace: NamedDependency[Workspace],
+        signed_in: NamedDependency[UserInfo | None],
+    ) -> Response[str]:
+        if signed_in is None:
+            return sign_in_page(request)
         if workspace.selector is None:
-            return render("home.html", library=None, blocks=0, slots=[], facets={}, prospects=())
+            return render_page(
+                request,
+                "home.html",
+                user=signed_in,
+                library=None,
+                blocks=0,
+                slots=[],
+                facets={},
+                prospects=(),
+            )
         library = workspace.selector.indexed.library
         facets = {
             facet: sorted({v for b in library.blocks for v in b.tags.get(facet, ())})
             for facet in library.facets()
         }
-        return render(
+        return render_page(
+            request,
             "home.html",
+            user=signed_in,
             library=library,
             blocks=len(library.blocks),
             slots=[s.title for s in library.slots],

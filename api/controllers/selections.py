@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from litestar import Controller, MediaType, Response, get, post
+from litestar import Controller, MediaType, Request, Response, get, post
 from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, JSONBody, URLEncodedBody
@@ -13,10 +13,11 @@ from litestar.params import FromPath, JSONBody, URLEncodedBody
 from api import fields
 from api.auth import Action, permit
 from api.errors import NoLibraryError
-from api.pages import render
 from api.state import Workspace
+from api.web_auth import CSRF_FIELD, render_page
 from engine import Prospect, Selection, Selector, parse_prospect
 from tracker.keys import KeyInfo
+from tracker.users import UserInfo
 
 
 def _selector(workspace: NamedDependency[Workspace]) -> Selector:
@@ -46,29 +47,49 @@ class SelectionController(Controller):
     async def select_form(
         self,
         data: URLEncodedBody[dict[str, str]],
+        request: Request[Any, Any, Any],
         workspace: NamedDependency[Workspace],
+        user: NamedDependency[UserInfo],
     ) -> Response[str]:
         selector = _selector(workspace)
-        fields = {k: v.strip() for k, v in data.items() if isinstance(v, str) and v.strip()}
+        fields = {
+            k: v.strip()
+            for k, v in data.items()
+            if k != CSRF_FIELD and isinstance(v, str) and v.strip()
+        }
         profile = {"id": "p-form", **fields}
-        return self._page(selector, parse_prospect(profile, where="form"), dt.date.today())
+        prospect = parse_prospect(profile, where="form")
+        return self._page(request, user, selector, prospect, dt.date.today())
 
     @get("/prospects/{prospect_id:str}", media_type=MediaType.HTML, include_in_schema=False)
     async def demo_prospect(
-        self, prospect_id: FromPath[str], workspace: NamedDependency[Workspace]
+        self,
+        prospect_id: FromPath[str],
+        request: Request[Any, Any, Any],
+        workspace: NamedDependency[Workspace],
+        user: NamedDependency[UserInfo],
     ) -> Response[str]:
         selector = _selector(workspace)
         prospect = next((p for p in workspace.prospects if p.id == prospect_id), None)
         if prospect is None:
             raise NotFoundException(f"no demo prospect {prospect_id!r}")
-        return self._page(selector, prospect, dt.date.today())
+        return self._page(request, user, selector, prospect, dt.date.today())
 
-    def _page(self, selector: Selector, prospect: Prospect, as_of: dt.date) -> Response[str]:
+    def _page(
+        self,
+        request: Request[Any, Any, Any],
+        user: UserInfo,
+        selector: Selector,
+        prospect: Prospect,
+        as_of: dt.date,
+    ) -> Response[str]:
         selection: Selection = selector.select(prospect, as_of)
         library = selector.indexed.library
         facets = {f: ", ".join(prospect.facet(f)) for f in library.facets() if prospect.facet(f)}
-        return render(
+        return render_page(
+            request,
             "selection.html",
+            user=user,
             library=library,
             prospect=prospect,
             selection=selection,

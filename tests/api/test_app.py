@@ -1,8 +1,10 @@
-"""The web app and the selection API on a real library with the real model."""
+"""The web app and the selection API on a real library with the real model; the pages are
+used signed in, as a rep."""
 
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,6 +15,7 @@ from api.app import create_app
 from api.settings import Settings
 from engine import parse_prospect
 from tests.api.conftest import new_key
+from tests.api.test_sign_in import csrf_token, new_user, sign_in
 from tests.factories import write_library
 
 pytestmark = pytest.mark.slow
@@ -33,6 +36,8 @@ def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:  #
     with TestClient(create_app(settings, library, demo)) as test_client:
         key = asyncio.run(new_key(settings.database_url, "rep", "Riley"))
         test_client.headers["Authorization"] = f"Bearer {key}"
+        asyncio.run(new_user(settings.database_url, "riley@vendor.example", "rep"))
+        assert sign_in(test_client, "riley@vendor.example").status_code == 303
         yield test_client
 
 
@@ -73,6 +78,7 @@ def test_a_body_that_is_not_json_is_a_400(client: TestClient) -> None:  # type: 
 def test_pages_list_demo_prospects_and_escape_block_text(client: TestClient) -> None:  # type: ignore[type-arg]
     home = client.get("/")
     assert home.status_code == 200
+    assert "Signed in as <strong>riley@vendor.example</strong>" in home.text
     assert 'href="/prospects/p-demo"' in home.text
     page = client.get("/prospects/p-demo")
     assert page.status_code == 200
@@ -82,12 +88,27 @@ def test_pages_list_demo_prospects_and_escape_block_text(client: TestClient) -> 
 
 
 def test_the_form_selects_for_a_new_prospect(client: TestClient) -> None:  # type: ignore[type-arg]
-    form = {"company": "<script>x</script> Haulage", "needs": "Drivers brake too hard."}
+    form = {
+        "company": "<script>x</script> Haulage",
+        "needs": "Drivers brake too hard.",
+        "_csrf_token": csrf_token(client),
+    }
     page = client.post("/select", data=form)
     assert page.status_code == 200
     assert "&lt;script&gt;x&lt;/script&gt; Haulage" in page.text
     assert "<script>x" not in page.text
     assert "Safer drivers" in page.text
+
+
+def test_pages_load_nothing_from_another_origin(client: TestClient) -> None:  # type: ignore[type-arg]
+    for path in ("/", "/prospects/p-demo"):
+        page = client.get(path).text
+        assert '<link rel="stylesheet" href="/static/app.css">' in page
+        assert not re.search(r"""(src|href|action)=["']?(https?:)?//""", page), path
+        assert "<script" not in page and " style=" not in page and "<style" not in page
+    css = client.get("/static/app.css")
+    assert css.status_code == 200 and "text/css" in css.headers["content-type"]
+    assert "url(" not in css.text and "@import" not in css.text
 
 
 def test_without_a_library_selection_is_a_409(tmp_path: Path) -> None:
