@@ -53,7 +53,9 @@ SESSION_COOKIE = "pitchmap_session"
 CSRF_COOKIE = "pitchmap_csrf"
 CSRF_FIELD = "_csrf_token"  # the form field Litestar's middleware reads
 SECRET_FILE = "secret"
-CSRF_EXCLUDE = ["^/api/", "^/d/", "^/static/"]
+# Forms live on pages; the API takes keys, the viewer has its own gates, and probes and the
+# schema post nothing (and should not be handed a CSRF cookie on every call).
+CSRF_EXCLUDE = ["^/api/", "^/d/", "^/static/", "^/health$", "^/schema"]
 PAGE_HEADERS = {
     "Cache-Control": "private, no-store",
     "X-Content-Type-Options": "nosniff",
