@@ -8,7 +8,7 @@ takes no key: its unguessable token is the credential.
 from __future__ import annotations
 
 from enum import Enum
-from typing import Any
+from typing import Any, Protocol
 
 from litestar import Request
 from litestar.di import NamedDependency
@@ -39,14 +39,21 @@ _ALLOWED: dict[Action, frozenset[Role]] = {
 }
 
 
-def may(caller: KeyInfo, action: Action) -> bool:
+class HasRole(Protocol):
+    """A key or a signed-in user: the same role rules hold for both (contract §4)."""
+
+    @property
+    def role(self) -> Role: ...
+
+
+def may(caller: HasRole, action: Action) -> bool:
     return caller.role in _ALLOWED[action]
 
 
-def permit(caller: KeyInfo, action: Action) -> None:
+def permit(caller: HasRole, action: Action) -> None:
     """403 unless the caller's role may do `action`; the message says what was refused."""
     if not may(caller, action):
-        raise PermissionDeniedException(f"a {caller.role} key may not {action.value}")
+        raise PermissionDeniedException(f"a {caller.role} may not {action.value}")
 
 
 def permit_owner(caller: KeyInfo, owner_key_id: int | None, change: bool) -> None:

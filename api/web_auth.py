@@ -22,16 +22,14 @@ from litestar import Request, Response
 from litestar.config.csrf import CSRFConfig
 from litestar.datastructures import Cookie
 from litestar.di import NamedDependency
-from litestar.exceptions import PermissionDeniedException
 from litestar.template.base import csrf_token as _template_csrf_token
 
-from api.auth import Action
+from api.auth import Action, permit
 from api.clients import client_address
 from api.pages import render
 from api.runtime import Runtime
 from api.settings import Settings
 from engine import PitchmapError
-from tracker.keys import Role
 from tracker.models import utcnow
 from tracker.users import (
     SESSION_LIFETIME,
@@ -61,16 +59,6 @@ PAGE_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
     "Referrer-Policy": "same-origin",
-}
-
-# Which roles may do what on the pages: the same rules as the API's keys (contract §4).
-_PAGE_ROLES: dict[Action, frozenset[Role]] = {
-    Action.CREATE_DOCUMENTS: frozenset({"rep", "marketing", "admin"}),
-    Action.READ_ALL_REPORTS: frozenset({"marketing", "admin"}),
-    Action.READ_ENGAGEMENT: frozenset({"marketing", "admin"}),
-    Action.MANAGE_BLOCKS: frozenset({"marketing", "admin"}),
-    Action.ERASE_DATA: frozenset({"marketing", "admin"}),
-    Action.MANAGE_KEYS: frozenset({"admin"}),
 }
 
 
@@ -185,9 +173,8 @@ def to_sign_in(_request: Request[Any, Any, Any], _exc: SignInRequired) -> Respon
 
 
 def permit_user(user: UserInfo, action: Action) -> None:
-    """403 unless the user's role may do `action`."""
-    if user.role not in _PAGE_ROLES[action]:
-        raise PermissionDeniedException(f"a {user.role} may not {action.value}")
+    """403 unless the user's role may do `action`: the same rules as the API's keys."""
+    permit(user, action)
 
 
 def render_page(

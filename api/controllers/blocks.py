@@ -6,7 +6,7 @@ import datetime as dt
 from typing import Annotated, Any, Literal
 
 from litestar import Controller, Response, get
-from litestar.di import NamedDependency
+from litestar.di import NamedDependency, Provide
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery, QueryParameter
 from sqlalchemy import select
@@ -21,6 +21,7 @@ from tracker.csv_export import engagement_csv
 from tracker.keys import KeyInfo
 from tracker.models import Block, BlockVersion
 from tracker.reports import (
+    BlockEngagement,
     EngagementFilter,
     UnknownBlockError,
     block_breakdown,
@@ -32,15 +33,20 @@ FacetQuery = Annotated[str | None, QueryParameter(max_length=200)]
 WhenQuery = Annotated[dt.datetime | None, QueryParameter()]
 
 
-def _filter(
-    runtime: Runtime,
-    slot: str | None,
-    industry: str | None,
-    persona: str | None,
-    stage: str | None,
-    since: dt.datetime | None,
-    until: dt.datetime | None,
-) -> EngagementFilter:
+async def engagement_rows(
+    runtime: NamedDependency[Runtime],
+    caller: NamedDependency[KeyInfo],
+    slot: FacetQuery = None,
+    industry: FacetQuery = None,
+    persona: FacetQuery = None,
+    stage: FacetQuery = None,
+    since: WhenQuery = None,
+    until: WhenQuery = None,
+) -> list[BlockEngagement]:
+    """The engagement rows both routes answer (JSON and CSV), after the role check. Filters:
+    the section's slot, the prospect's industry/persona/stage, and visits made since/until
+    (ISO datetimes, UTC when no offset)."""
+    permit(caller, Action.READ_ENGAGEMENT)
     filters = EngagementFilter(
         library_id=runtime.library.id if runtime.library else None,
         slot=slot,
@@ -52,49 +58,32 @@ def _filter(
     )
     if filters.since is not None and filters.until is not None and filters.until < filters.since:
         raise bad_field("until", "is before since")
-    return filters
+    async with runtime.session() as session:
+        return await block_engagement(session, filters)
+
+
+_ENGAGEMENT = {"rows": Provide(engagement_rows)}
 
 
 class BlockController(Controller):
     path = "/api/blocks"
     tags = ("blocks",)
 
-    @get("/engagement", summary="Engagement per block over every document that contains it")
-    async def engagement(
-        self,
-        runtime: NamedDependency[Runtime],
-        caller: NamedDependency[KeyInfo],
-        slot: FacetQuery = None,
-        industry: FacetQuery = None,
-        persona: FacetQuery = None,
-        stage: FacetQuery = None,
-        since: WhenQuery = None,
-        until: WhenQuery = None,
-    ) -> dict[str, Any]:
-        """Optional filters: the section's slot, the prospect's industry/persona/stage, and
-        visits made since/until (ISO datetimes, UTC when no offset)."""
-        permit(caller, Action.READ_ENGAGEMENT)
-        filters = _filter(runtime, slot, industry, persona, stage, since, until)
-        async with runtime.session() as session:
-            rows = await block_engagement(session, filters)
+    @get(
+        "/engagement",
+        dependencies=_ENGAGEMENT,
+        summary="Engagement per block over every document that contains it",
+    )
+    async def engagement(self, rows: NamedDependency[list[BlockEngagement]]) -> dict[str, Any]:
+        """Optional filters: slot, industry, persona, stage, since, until."""
         return {"blocks": [row.to_dict() for row in rows]}
 
-    @get("/engagement.csv", summary="Engagement per block as CSV (same filters)")
-    async def engagement_csv(
-        self,
-        runtime: NamedDependency[Runtime],
-        caller: NamedDependency[KeyInfo],
-        slot: FacetQuery = None,
-        industry: FacetQuery = None,
-        persona: FacetQuery = None,
-        stage: FacetQuery = None,
-        since: WhenQuery = None,
-        until: WhenQuery = None,
-    ) -> Response[str]:
-        permit(caller, Action.READ_ENGAGEMENT)
-        filters = _filter(runtime, slot, industry, persona, stage, since, until)
-        async with runtime.session() as session:
-            rows = await block_engagement(session, filters)
+    @get(
+        "/engagement.csv",
+        dependencies=_ENGAGEMENT,
+        summary="Engagement per block as CSV (same filters)",
+    )
+    async def engagement_csv(self, rows: NamedDependency[list[BlockEngagement]]) -> Response[str]:
         return csv_response(engagement_csv(rows), "block-engagement.csv")
 
     @get("/{block_id:str}/engagement", summary="One block's engagement broken down")
