@@ -17,15 +17,17 @@ from api.auth import Action, permit
 from api.controllers.documents import csv_response
 from api.errors import bad_field
 from api.runtime import Runtime
-from tracker.csv_export import engagement_csv
+from tracker.csv_export import breakdown_csv, engagement_csv
 from tracker.keys import KeyInfo
 from tracker.models import Block, BlockVersion
 from tracker.reports import (
+    BlockBreakdown,
     BlockEngagement,
     EngagementFilter,
     UnknownBlockError,
     block_breakdown,
     block_engagement,
+    engagement_to_dict,
 )
 
 Breakdown = Literal["slot", "industry", "persona", "stage"]
@@ -65,6 +67,24 @@ async def engagement_rows(
 _ENGAGEMENT = {"rows": Provide(engagement_rows)}
 
 
+async def breakdown_groups(
+    block_id: FromPath[str],
+    runtime: NamedDependency[Runtime],
+    caller: NamedDependency[KeyInfo],
+    by: FromQuery[Breakdown] = "slot",
+) -> list[BlockBreakdown]:
+    """One block's figures grouped by `by`, after the role check; 404 for an unknown block."""
+    permit(caller, Action.READ_ENGAGEMENT)
+    async with runtime.session() as session:
+        try:
+            return await block_breakdown(session, block_id, by)
+        except UnknownBlockError as exc:
+            raise NotFoundException(str(exc)) from None
+
+
+_BREAKDOWN = {"groups": Provide(breakdown_groups)}
+
+
 class BlockController(Controller):
     path = "/api/blocks"
     tags = ("blocks",)
@@ -76,7 +96,7 @@ class BlockController(Controller):
     )
     async def engagement(self, rows: NamedDependency[list[BlockEngagement]]) -> dict[str, Any]:
         """Optional filters: slot, industry, persona, stage, since, until."""
-        return {"blocks": [row.to_dict() for row in rows]}
+        return engagement_to_dict(rows)
 
     @get(
         "/engagement.csv",
@@ -86,22 +106,29 @@ class BlockController(Controller):
     async def engagement_csv(self, rows: NamedDependency[list[BlockEngagement]]) -> Response[str]:
         return csv_response(engagement_csv(rows), "block-engagement.csv")
 
-    @get("/{block_id:str}/engagement", summary="One block's engagement broken down")
+    @get(
+        "/{block_id:str}/engagement",
+        dependencies=_BREAKDOWN,
+        summary="One block's engagement broken down by slot, industry, persona or stage",
+    )
     async def breakdown(
         self,
         block_id: FromPath[str],
-        runtime: NamedDependency[Runtime],
-        caller: NamedDependency[KeyInfo],
+        groups: NamedDependency[list[BlockBreakdown]],
         by: FromQuery[Breakdown] = "slot",
     ) -> dict[str, Any]:
-        """`by`: slot, industry, persona or stage."""
-        permit(caller, Action.READ_ENGAGEMENT)
-        async with runtime.session() as session:
-            try:
-                rows = await block_breakdown(session, block_id, by)
-            except UnknownBlockError as exc:
-                raise NotFoundException(str(exc)) from None
-        return {"block_id": block_id, "by": by, "groups": [row.to_dict() for row in rows]}
+        """`by`: slot (default), industry, persona or stage."""
+        return {"block_id": block_id, "by": by, "groups": [row.to_dict() for row in groups]}
+
+    @get(
+        "/{block_id:str}/engagement.csv",
+        dependencies=_BREAKDOWN,
+        summary="One block's engagement broken down, as CSV (same `by`)",
+    )
+    async def breakdown_csv(
+        self, block_id: FromPath[str], groups: NamedDependency[list[BlockBreakdown]]
+    ) -> Response[str]:
+        return csv_response(breakdown_csv(groups), f"block-{block_id}-engagement.csv")
 
     @get("/", summary="The active library's blocks, each with its latest version")
     async def index(

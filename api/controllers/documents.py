@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from litestar import Controller, Response, get, post
-from litestar.di import NamedDependency
+from litestar.di import NamedDependency, Provide
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, JSONBody
 from sqlalchemy import select
@@ -21,11 +21,11 @@ from api.errors import NoLibraryError
 from api.runtime import Runtime
 from engine import Selector, parse_prospect
 from engine.assemble import Rep
-from tracker.csv_export import document_report_csv
+from tracker.csv_export import document_links_csv, document_report_csv
 from tracker.documents import document_file, store_document
 from tracker.keys import KeyInfo
 from tracker.models import BlockVersion, Document, DocumentSection
-from tracker.reports import document_report
+from tracker.reports import DocumentReport, document_report
 
 # What each download is called and served as.
 DOWNLOADS = {
@@ -84,6 +84,18 @@ def document_view(document: Document) -> dict[str, Any]:
         ],
         "files": [f"/api/documents/{document.id}/{name}" for name in DOWNLOADS],
     }
+
+
+async def readable_report(
+    document_id: FromPath[str], runtime: NamedDependency[Runtime], caller: NamedDependency[KeyInfo]
+) -> DocumentReport:
+    """The document's report, once the caller may read it."""
+    async with runtime.session() as session:
+        await owned_document(session, document_id, caller)
+        return await document_report(session, document_id)
+
+
+_REPORT = {"report": Provide(readable_report)}
 
 
 class DocumentController(Controller):
@@ -161,28 +173,27 @@ class DocumentController(Controller):
             raise NotFoundException(f"document {document_id!r} has no {name}")
         return attachment(content, name, media_type)
 
-    @get("/{document_id:str}/report", summary="Engagement with one document over all its links")
-    async def report(
-        self,
-        document_id: FromPath[str],
-        runtime: NamedDependency[Runtime],
-        caller: NamedDependency[KeyInfo],
-    ) -> dict[str, Any]:
-        async with runtime.session() as session:
-            await owned_document(session, document_id, caller)
-            return (await document_report(session, document_id)).to_dict()
+    @get(
+        "/{document_id:str}/report",
+        dependencies=_REPORT,
+        summary="Engagement with one document over all its links",
+    )
+    async def report(self, report: NamedDependency[DocumentReport]) -> dict[str, Any]:
+        return report.to_dict()
 
-    @get("/{document_id:str}/report.csv", summary="The document report as CSV")
-    async def report_csv(
-        self,
-        document_id: FromPath[str],
-        runtime: NamedDependency[Runtime],
-        caller: NamedDependency[KeyInfo],
-    ) -> Response[str]:
-        async with runtime.session() as session:
-            await owned_document(session, document_id, caller)
-            report = await document_report(session, document_id)
-        return csv_response(document_report_csv(report), f"document-{document_id}.csv")
+    @get("/{document_id:str}/report.csv", dependencies=_REPORT, summary="The report as CSV")
+    async def report_csv(self, report: NamedDependency[DocumentReport]) -> Response[str]:
+        name = f"document-{report.document_id}.csv"
+        return csv_response(document_report_csv(report), name)
+
+    @get(
+        "/{document_id:str}/links.csv",
+        dependencies=_REPORT,
+        summary="The document's links with their sessions, as CSV",
+    )
+    async def links_csv(self, report: NamedDependency[DocumentReport]) -> Response[str]:
+        name = f"document-{report.document_id}-links.csv"
+        return csv_response(document_links_csv(report), name)
 
 
 def _rep(raw: object, caller: KeyInfo, runtime: Runtime) -> Rep:

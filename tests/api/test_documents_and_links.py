@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import io
 import re
 import time
@@ -313,6 +314,38 @@ def test_marketing_reads_but_does_not_share_or_revoke_a_reps_document(served: Se
     assert served.client.delete(f"/api/links/{token}", headers=admin).status_code == 204
 
 
+def test_reports_as_json_and_csv_agree(served: Served) -> None:
+    rep, marketing = served.auth("rep"), served.auth("marketing")
+    document = make_document(served, rep)
+    token = make_link(served, document["id"], rep)
+    visit = start_visit(served, token)
+    time.sleep(1.2)
+    assert beat(served, token, visit, 1, dwell={"1": 1000}, seen=[1]) == 204
+    base = f"/api/documents/{document['id']}"
+    summary = served.client.get(f"{base}/report", headers=rep).json()
+    assert summary["sessions"] == 1
+    assert [s["sessions_seen"] for s in summary["sections"]] == [0, 1, 0, 0]
+    rows = list(
+        csv.DictReader(io.StringIO(served.client.get(f"{base}/report.csv", headers=rep).text))
+    )
+    assert [int(r["sessions_seen"]) for r in rows] == [0, 1, 0, 0]
+    links = list(
+        csv.DictReader(io.StringIO(served.client.get(f"{base}/links.csv", headers=rep).text))
+    )
+    assert [(r["recipient_email"], r["sessions"]) for r in links] == [
+        ("dana@northwind.example", "1")
+    ]
+    block = document["sections"][1]["block_id"]
+    by_slot = served.client.get(f"/api/blocks/{block}/engagement", headers=marketing).json()
+    assert by_slot["by"] == "slot" and by_slot["groups"][0]["sessions"] >= 1
+    by_industry = served.client.get(
+        f"/api/blocks/{block}/engagement.csv", params={"by": "industry"}, headers=marketing
+    )
+    assert "logistics" in by_industry.text
+    assert served.client.get("/api/blocks/no-such/engagement", headers=marketing).status_code == 404
+    assert served.client.get(f"{base}/links.csv", headers=served.auth("rep")).status_code == 403
+
+
 def test_out_of_range_values_are_400s_not_500s(served: Served) -> None:
     rep, marketing, admin = served.auth("rep"), served.auth("marketing"), served.auth("admin")
     document = make_document(served, rep)
@@ -331,16 +364,22 @@ def test_out_of_range_values_are_400s_not_500s(served: Served) -> None:
 
 def test_erasure_removes_a_recipients_visits(served: Served) -> None:
     rep, marketing = served.auth("rep"), served.auth("marketing")
-    token = make_link(served, make_document(served, rep)["id"], rep)
+    document = make_document(served, rep)
+    token = make_link(served, document["id"], rep)
     start_visit(served, token)
     assert report(served, token, rep)["sessions"] == 1
+    gated = make_link(served, document["id"], rep, require_email=True)
+    sent = served.client.post(f"/d/{gated}/code", data={"email": "dana@northwind.example"})
+    assert sent.status_code == 200
     erased = served.client.post(
         "/api/erasure", json={"email": "dana@northwind.example"}, headers=marketing
     )
     assert erased.status_code == 200
     assert erased.json()["visits_erased"] >= 1
-    assert erased.json()["codes_erased"] >= 1  # from the email-gate test before
+    assert erased.json()["codes_erased"] >= 1
     assert erased.json()["mails_erased"] >= 1
     assert report(served, token, rep)["sessions"] == 0
+    links = served.client.get(f"/api/documents/{document['id']}/links", headers=rep).json()
+    assert {link["recipient"] for link in links["links"]} == {None}
     outbox = served.settings.data_dir / "outbox"
     assert not any("dana@northwind.example" in p.read_text() for p in outbox.glob("*.eml"))
