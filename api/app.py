@@ -17,6 +17,8 @@ from api.controllers.blocks import BlockController
 from api.controllers.documents import DocumentController
 from api.controllers.home import HomeController
 from api.controllers.links import DocumentLinkController, LinkController
+from api.controllers.prospects import ProspectController
+from api.controllers.rep_documents import RepDocumentController
 from api.controllers.selections import SelectionController
 from api.controllers.session import SessionController
 from api.controllers.viewer import ViewerController
@@ -60,6 +62,8 @@ def create_app(
             HomeController,
             SessionController,
             SelectionController,
+            ProspectController,
+            RepDocumentController,
             DocumentController,
             DocumentLinkController,
             LinkController,

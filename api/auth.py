@@ -56,10 +56,17 @@ def permit(caller: HasRole, action: Action) -> None:
         raise PermissionDeniedException(f"a {caller.role} may not {action.value}")
 
 
-def permit_owner(caller: KeyInfo, owner_key_id: int | None, change: bool) -> None:
+class Owner(HasRole, Protocol):
+    """A key or a signed-in user, which can own documents, links and prospects."""
+
+    @property
+    def id(self) -> int: ...
+
+
+def permit_owner(caller: Owner, owner_id: int | None, change: bool = False) -> None:
     """403 unless the caller made the thing, or its role reaches everyone's: marketing reads
-    every document and link, only an admin shares or revokes what another key made."""
-    if owner_key_id == caller.id:
+    every document and link, only an admin shares or revokes what someone else made."""
+    if owner_id == caller.id:
         return
     permit(caller, Action.CHANGE_OTHERS if change else Action.READ_ALL_REPORTS)
 

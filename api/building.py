@@ -2,7 +2,8 @@
 
 Selection and rendering are CPU work, so they run on a worker thread, one build at a time:
 the embedder and the renderers are not meant to be shared by threads, and the event loop
-keeps answering heartbeats meanwhile.
+keeps answering heartbeats meanwhile. The API builds in one step; the rep's pages select
+first, let the rep swap blocks, then render that selection.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from engine import Prospect, Selector
+from engine import Prospect, Selection, Selector
 from engine.assemble import AssembledDocument, Rep, assemble, render_html
 from engine.assemble.formats import renderer
 from engine.assemble.html import Viewer
@@ -29,16 +30,45 @@ class Built:
     files: Mapping[str, bytes]  # pptx, docx, html and the viewer page
 
 
+async def select(selector: Selector, prospect: Prospect, as_of: dt.date) -> Selection:
+    return await asyncio.to_thread(_select, selector, prospect, as_of)
+
+
+async def render(
+    selector: Selector,
+    selection: Selection,
+    prospect: Prospect,
+    as_of: dt.date,
+    rep: Rep,
+    notice: str,
+) -> Built:
+    """Assemble and render every format of `selection`; raises InputError (placeholder
+    problems) before anything is stored."""
+    return await asyncio.to_thread(_render, selector, selection, prospect, as_of, rep, notice)
+
+
 async def build_document(
     selector: Selector, prospect: Prospect, as_of: dt.date, rep: Rep, notice: str
 ) -> Built:
-    """Raises InputError (placeholder problems) before anything is stored."""
-    return await asyncio.to_thread(_build, selector, prospect, as_of, rep, notice)
+    """The selection as chosen by the engine, rendered."""
+    selection = await select(selector, prospect, as_of)
+    return await render(selector, selection, prospect, as_of, rep, notice)
 
 
-def _build(selector: Selector, prospect: Prospect, as_of: dt.date, rep: Rep, notice: str) -> Built:
+def _select(selector: Selector, prospect: Prospect, as_of: dt.date) -> Selection:
     with _build_lock:
-        selection = selector.select(prospect, as_of)
+        return selector.select(prospect, as_of)
+
+
+def _render(
+    selector: Selector,
+    selection: Selection,
+    prospect: Prospect,
+    as_of: dt.date,
+    rep: Rep,
+    notice: str,
+) -> Built:
+    with _build_lock:
         document = assemble(selector.indexed.library, selection, prospect, as_of, rep)
         files = {name: renderer(name)(document) for name in ("pptx", "docx", "html")}
         viewer = render_html(document, Viewer(script=VIEWER_SCRIPT, notice=notice))

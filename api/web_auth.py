@@ -168,8 +168,13 @@ async def require_user(signed_in: NamedDependency[UserInfo | None]) -> UserInfo:
     return signed_in
 
 
+def see_other(location: str) -> Response[Any]:
+    """After a form post: go to `location` with a GET (303), so a reload posts nothing."""
+    return Response(None, status_code=303, headers={"Location": location, **PAGE_HEADERS})
+
+
 def to_sign_in(_request: Request[Any, Any, Any], _exc: SignInRequired) -> Response[Any]:
-    return Response(None, status_code=303, headers={"Location": "/", **PAGE_HEADERS})
+    return see_other("/")
 
 
 def permit_user(user: UserInfo, action: Action) -> None:

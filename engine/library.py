@@ -111,6 +111,13 @@ class Library:
         """Every facet some block uses, including ones the contract does not name."""
         return tuple(sorted({facet for b in self.blocks for facet in b.tags}))
 
+    def facet_values(self) -> dict[str, list[str]]:
+        """Every facet with the values the blocks name: what a new-prospect form offers."""
+        return {
+            facet: sorted({v for b in self.blocks for v in b.tags.get(facet, ())})
+            for facet in self.facets()
+        }
+
 
 def load_library(root: str | Path) -> Library:
     """Read and validate a library folder; raise LibraryError listing every problem found."""

@@ -168,6 +168,11 @@ class Prospect(Base):
     company: Mapped[str] = mapped_column(Text)
     profile: Mapped[dict[str, Any]] = mapped_column(default=dict)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    # The signed-in user whose prospect it is (made with the new-prospect form); None for
+    # prospects that arrived through the API.
+    owner_user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
 
 
 class Document(Base):
@@ -187,6 +192,12 @@ class Document(Base):
         ForeignKey("api_keys.id", ondelete="SET NULL"), index=True
     )
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    # The signed-in user who generated it on the pages (None when made through the API).
+    created_by_user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
+    # The blocks the rep swapped in: [{"slot", "block_id", "replaced"}], in section order.
+    swaps: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
 
     sections: Mapped[list[DocumentSection]] = relationship(
         back_populates="document", order_by="DocumentSection.position", cascade="all"
@@ -250,6 +261,9 @@ class ShareLink(Base):
         ForeignKey("api_keys.id", ondelete="SET NULL"), index=True
     )
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    created_by_user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
 
 
 class Visit(Base):

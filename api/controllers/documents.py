@@ -47,10 +47,8 @@ def selector_of(runtime: Runtime) -> Selector:
     return runtime.workspace.selector
 
 
-async def owned_document(
-    session: AsyncSession, document_id: str, caller: KeyInfo, change: bool = False
-) -> Document:
-    """The document, if it exists and the caller may see it (or, with `change`, share it)."""
+async def load_document(session: AsyncSession, document_id: str) -> Document:
+    """The document with its sections and their block versions; 404 when there is none."""
     document = await session.scalar(
         select(Document)
         .where(Document.id == document_id)
@@ -62,6 +60,14 @@ async def owned_document(
     )
     if document is None:
         raise NotFoundException(f"no document {document_id!r}")
+    return document
+
+
+async def owned_document(
+    session: AsyncSession, document_id: str, caller: KeyInfo, change: bool = False
+) -> Document:
+    """The document, if it exists and the key may see it (or, with `change`, share it)."""
+    document = await load_document(session, document_id)
     permit_owner(caller, document.created_by_key_id, change)
     return document
 

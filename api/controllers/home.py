@@ -36,10 +36,6 @@ class HomeController(Controller):
                 prospects=(),
             )
         library = workspace.selector.indexed.library
-        facets = {
-            facet: sorted({v for b in library.blocks for v in b.tags.get(facet, ())})
-            for facet in library.facets()
-        }
         return render_page(
             request,
             "home.html",
@@ -47,7 +43,7 @@ class HomeController(Controller):
             library=library,
             blocks=len(library.blocks),
             slots=[s.title for s in library.slots],
-            facets=facets,
+            facets=library.facet_values(),
             prospects=workspace.prospects,
         )
 

@@ -15,6 +15,7 @@ from api.web_auth import (
     SESSION_COOKIE,
     expired_cookie,
     render_page,
+    see_other,
     session_cookie,
     sign_in,
     sign_out,
@@ -41,9 +42,9 @@ class SessionController(Controller):
     include_in_schema = False
 
     @get("/sign-in", status_code=303)
-    async def sign_in_form(self) -> Response[None]:
+    async def sign_in_form(self) -> Response[Any]:
         """The form lives at `/`; this address only sends there."""
-        return Response(None, status_code=303, headers={"Location": "/", **PAGE_HEADERS})
+        return see_other("/")
 
     @post("/sign-in", media_type=MediaType.HTML)
     async def sign_in(

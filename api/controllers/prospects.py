@@ -1,0 +1,205 @@
+"""The rep's prospects on the pages: the list with its search, the new-prospect form, and the
+selection preview whose "Generate" makes the document with the rep's swaps."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from litestar import Controller, MediaType, Request, Response, get, post
+from litestar.di import NamedDependency
+from litestar.exceptions import NotFoundException
+from litestar.params import FromPath, FromQuery, URLEncodedBody
+
+from api import building
+from api.auth import permit_owner
+from api.errors import NoLibraryError
+from api.journey import (
+    SECTION_FIELD,
+    SwapError,
+    apply_swaps,
+    choices_of,
+    prospect_profile,
+    rep_of,
+    sees_everything,
+)
+from api.runtime import Runtime
+from api.web_auth import render_page, see_other
+from engine import Prospect, Selection, Selector, parse_prospect
+from tracker.documents import store_document
+from tracker.models import Prospect as ProspectRow
+from tracker.prospects import create_prospect, find_prospect, list_prospects
+from tracker.users import UserInfo
+
+MAX_SEARCH = 200
+
+
+def _selector(runtime: Runtime) -> Selector:
+    if runtime.workspace.selector is None or runtime.library is None:
+        raise NoLibraryError
+    return runtime.workspace.selector
+
+
+async def _owned_prospect(runtime: Runtime, key: str, user: UserInfo) -> ProspectRow:
+    async with runtime.session() as session:
+        row = await find_prospect(session, key)
+    if row is None:
+        raise NotFoundException(f"no prospect {key!r}")
+    permit_owner(user, row.owner_user_id)
+    return row
+
+
+class ProspectController(Controller):
+    path = "/prospects"
+    include_in_schema = False
+
+    @get("/", media_type=MediaType.HTML)
+    async def index(
+        self,
+        request: Request[Any, Any, Any],
+        runtime: NamedDependency[Runtime],
+        user: NamedDependency[UserInfo],
+        q: FromQuery[str] = "",
+    ) -> Response[str]:
+        search = q.strip()[:MAX_SEARCH]
+        owner = None if sees_everything(user) else user.id
+        async with runtime.session() as session:
+            rows = await list_prospects(session, owner, search)
+        return render_page(
+            request,
+            "prospects.html",
+            user=user,
+            library=runtime.workspace.selector.indexed.library
+            if runtime.workspace.selector
+            else None,
+            prospects=rows,
+            search=search,
+        )
+
+    @get("/new", media_type=MediaType.HTML)
+    async def new(
+        self,
+        request: Request[Any, Any, Any],
+        runtime: NamedDependency[Runtime],
+        user: NamedDependency[UserInfo],
+    ) -> Response[str]:
+        return self._form(request, runtime, user, {}, {})
+
+    @post("/new", media_type=MediaType.HTML)
+    async def create(
+        self,
+        data: URLEncodedBody[dict[str, str]],
+        request: Request[Any, Any, Any],
+        runtime: NamedDependency[Runtime],
+        user: NamedDependency[UserInfo],
+    ) -> Response[str]:
+        library = _selector(runtime).indexed.library
+        form = {k: v for k, v in data.items() if isinstance(v, str)}
+        profile, errors = prospect_profile(form, library.facet_values())
+        if errors:
+            return self._form(request, runtime, user, form, errors, status_code=400)
+        async with runtime.session() as session:
+            row = await create_prospect(session, profile, user.id)
+            await session.commit()
+        return see_other(f"/prospects/{row.key}/preview")
+
+    def _form(
+        self,
+        request: Request[Any, Any, Any],
+        runtime: Runtime,
+        user: UserInfo,
+        values: dict[str, str],
+        errors: dict[str, str],
+        status_code: int = 200,
+    ) -> Response[str]:
+        library = _selector(runtime).indexed.library
+        return render_page(
+            request,
+            "prospect_new.html",
+            user=user,
+            library=library,
+            facets=library.facet_values(),
+            values=values,
+            errors=errors,
+            status_code=status_code,
+        )
+
+    @get("/{key:str}/preview", media_type=MediaType.HTML)
+    async def preview(
+        self,
+        key: FromPath[str],
+        request: Request[Any, Any, Any],
+        runtime: NamedDependency[Runtime],
+        user: NamedDependency[UserInfo],
+    ) -> Response[str]:
+        selector = _selector(runtime)
+        row = await _owned_prospect(runtime, key, user)
+        prospect = parse_prospect(row.profile, where="prospect")
+        as_of = dt.date.today()
+        selection = await building.select(selector, prospect, as_of)
+        return self._preview(request, user, selector, row, prospect, selection, as_of)
+
+    @post("/{key:str}/generate", media_type=MediaType.HTML)
+    async def generate(
+        self,
+        key: FromPath[str],
+        data: URLEncodedBody[dict[str, str]],
+        request: Request[Any, Any, Any],
+        runtime: NamedDependency[Runtime],
+        user: NamedDependency[UserInfo],
+    ) -> Response[str]:
+        selector = _selector(runtime)
+        row = await _owned_prospect(runtime, key, user)
+        prospect = parse_prospect(row.profile, where="prospect")
+        as_of = dt.date.today()
+        selection = await building.select(selector, prospect, as_of)
+        rep = rep_of(user)
+        try:
+            form = {k: v for k, v in data.items() if isinstance(v, str)}
+            swapped, swaps = apply_swaps(selection, choices_of(form), rep.name or user.email)
+        except SwapError as exc:
+            return self._preview(
+                request, user, selector, row, prospect, selection, as_of, str(exc), 400
+            )
+        built = await building.render(
+            selector, swapped, prospect, as_of, rep, runtime.settings.viewer_notice
+        )
+        stored = runtime.library
+        assert stored is not None  # _selector checked it
+        async with runtime.session() as session:
+            document = await store_document(
+                session, built.document, stored.id, stored.versions, built.files, None
+            )
+            document.created_by_user_id = user.id
+            document.swaps = swaps
+            await session.commit()
+        return see_other(f"/documents/{document.id}")
+
+    def _preview(
+        self,
+        request: Request[Any, Any, Any],
+        user: UserInfo,
+        selector: Selector,
+        row: ProspectRow,
+        prospect: Prospect,
+        selection: Selection,
+        as_of: dt.date,
+        message: str = "",
+        status_code: int = 200,
+    ) -> Response[str]:
+        library = selector.indexed.library
+        return render_page(
+            request,
+            "preview.html",
+            user=user,
+            library=library,
+            row=row,
+            prospect=prospect,
+            selection=selection,
+            as_of=as_of.isoformat(),
+            titles={b.id: b.title for b in library.blocks},
+            slot_titles={s.id: s.title for s in library.slots},
+            section_field=SECTION_FIELD,
+            message=message,
+            status_code=status_code,
+        )
