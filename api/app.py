@@ -17,6 +17,7 @@ from api.controllers.blocks import BlockController
 from api.controllers.documents import DocumentController
 from api.controllers.home import HomeController
 from api.controllers.links import DocumentLinkController, LinkController
+from api.controllers.precall import PreCallController
 from api.controllers.prospects import ProspectController
 from api.controllers.rep_documents import RepDocumentController
 from api.controllers.selections import SelectionController
@@ -64,6 +65,7 @@ def create_app(
             SelectionController,
             ProspectController,
             RepDocumentController,
+            PreCallController,
             DocumentController,
             DocumentLinkController,
             LinkController,

@@ -27,9 +27,10 @@ from tracker.users import UserInfo
 PREVIEW = "page.html"  # the stand-alone page, framed by the document page
 
 
-async def _document(
+async def user_document(
     session: AsyncSession, document_id: str, user: UserInfo, change: bool = False
 ) -> Document:
+    """The document, if the signed-in user may see it (or, with `change`, share it)."""
     document = await load_document(session, document_id)
     permit_owner(user, document.created_by_user_id, change)
     return document
@@ -97,7 +98,7 @@ class RepDocumentController(Controller):
         else:
             raise NotFoundException(f"no file {name!r}")
         async with runtime.session() as session:
-            await _document(session, document_id, user)
+            await user_document(session, document_id, user)
             content = await document_file(session, document_id, file_format)
         if content is None:
             raise NotFoundException(f"document {document_id!r} has no {name}")
@@ -130,7 +131,7 @@ class RepDocumentController(Controller):
                 request, runtime, user, document_id, values=form, errors=errors, status_code=400
             )
         async with runtime.session() as session:
-            await _document(session, document_id, user, change=True)
+            await user_document(session, document_id, user, change=True)
             link, token = await create_link(session, document_id, options, None)
             link.created_by_user_id = user.id
             await session.commit()
@@ -149,7 +150,7 @@ class RepDocumentController(Controller):
             link = await session.get(ShareLink, link_id)
             if link is None or link.document_id != document_id:
                 raise NotFoundException("no such link")
-            await _document(session, document_id, user)
+            await user_document(session, document_id, user)
             permit_owner(user, link.created_by_user_id, change=True)
             await revoke_link(session, link)
             await session.commit()
@@ -168,7 +169,7 @@ class RepDocumentController(Controller):
         status_code: int = 200,
     ) -> Response[str]:
         async with runtime.session() as session:
-            document = await _document(session, document_id, user)
+            document = await user_document(session, document_id, user)
             links = (
                 await session.scalars(
                     select(ShareLink)

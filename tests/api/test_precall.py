@@ -1,0 +1,157 @@
+"""The pre-call page through the real app and model: a visit reads one section, the page says
+so in its summary, its sections and its timeline; before any visit it says so too."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import time
+from collections.abc import Iterator
+
+import pytest
+from litestar.testing import TestClient
+
+from api.app import create_app
+from api.controllers.precall import duration, timeline
+from api.settings import Settings
+from tests.api.test_journey import BLOCKS, Site
+from tests.conftest import BACKENDS, new_database
+from tests.factories import write_library
+from tracker.models import DocumentSection
+from tracker.precall import PreCall, PreCallSection, PreCallVisit, answered_need
+
+BROWSER = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/156.0 Safari/537.36"
+_URL = re.compile(r'id="new-url" readonly value="([^"]+)"')
+
+
+@pytest.fixture(scope="module")
+def site(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Site]:
+    library = write_library(tmp_path_factory.mktemp("lib") / "library", BLOCKS)
+    data = tmp_path_factory.mktemp("data")
+    settings = Settings(
+        data_dir=data, database=new_database(request, "sqlite", data), base_url="https://s.example"
+    )
+    with TestClient(create_app(settings, library), base_url="https://testserver.local") as client:
+        yield Site(client, settings)
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def any_site(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Site]:
+    library = write_library(tmp_path_factory.mktemp("lib") / "library", BLOCKS)
+    data = tmp_path_factory.mktemp("data")
+    settings = Settings(
+        data_dir=data,
+        database=new_database(request, str(request.param), data),
+        base_url="https://s.example",
+    )
+    with TestClient(create_app(settings, library), base_url="https://testserver.local") as client:
+        yield Site(client, settings)
+
+
+def share(site: Site, document_id: str) -> str:
+    made = site.post(f"/documents/{document_id}/links", {"recipient": "dana@northwind.example"})
+    assert made.status_code == 200, made.text
+    match = _URL.search(made.text)
+    assert match is not None
+    return match.group(1).rsplit("/", 1)[1]
+
+
+def title_at(site: Site, document_id: str, position: int) -> str:
+    section = site.row(DocumentSection, document_id=document_id, position=position)
+    assert isinstance(section, DocumentSection)
+    return section.title
+
+
+@pytest.mark.slow
+def test_a_read_section_is_shown_read_and_the_others_skipped(any_site: Site) -> None:
+    site = any_site
+    site.rep()
+    document_id = site.generate(site.new_prospect("Hooli Trucking"))
+    page = site.client.get(f"/documents/{document_id}")
+    assert f'href="/documents/{document_id}/before-the-call"' in page.text
+    before = site.client.get(f"/documents/{document_id}/before-the-call")
+    assert before.status_code == 200
+    assert "Not opened yet." in before.text and "<svg" not in before.text
+
+    token = share(site, document_id)
+    started = site.client.post(f"/d/{token}/visits", json={}, headers={"User-Agent": BROWSER})
+    assert started.status_code == 201, started.text
+    visit = started.json()
+    time.sleep(2.3)
+    beat = {"visit": visit["visit"], "secret": visit["secret"], "seq": 1}
+    posted = site.client.post(
+        f"/d/{token}/events", json={**beat, "dwell": {"1": 2200}, "seen": [1]}
+    )
+    assert posted.status_code == 204, posted.text
+
+    titles = [title_at(site, document_id, position) for position in range(4)]
+    page = site.client.get(f"/documents/{document_id}/before-the-call")
+    assert page.status_code == 200
+    text = page.text.replace("&#39;", "'").replace("&amp;", "&")
+    summary = f"Read: {titles[1]}; skipped: {titles[0]}, {titles[2]}, {titles[3]}."
+    assert summary in text
+    items = re.findall(r'<li class="(is-[a-z]+)" data-position="(\d)">', page.text)
+    assert items == [("is-unseen", "0"), ("is-read", "1"), ("is-unseen", "2"), ("is-unseen", "3")]
+    read_item = page.text.split('data-position="1">', 1)[1].split("</li>", 1)[0]
+    assert "2 s · 1 visit ·" in read_item and ">read<" in read_item
+    assert page.text.count('<rect class="bar"') == 1
+    assert "Visit 1:" in page.text and "link for dana@northwind.example" in page.text
+    assert "1 section seen · 2 s reading" in page.text
+
+
+@pytest.mark.slow
+def test_another_rep_gets_403(site: Site) -> None:
+    site.rep()
+    document_id = site.generate(site.new_prospect("Vandelay Imports"))
+    assert site.client.get(f"/documents/{document_id}/before-the-call").status_code == 200
+    site.rep()
+    assert site.client.get(f"/documents/{document_id}/before-the-call").status_code == 403
+    site.client.cookies.clear()
+    signed_out = site.client.get(
+        f"/documents/{document_id}/before-the-call", follow_redirects=False
+    )
+    assert signed_out.status_code == 303
+
+
+def _section(position: int, title: str, visits: int, read: bool) -> PreCallSection:
+    return PreCallSection(
+        position=position,
+        slot="value",
+        title=title,
+        why='fits finance; answers: "Diesel is our biggest cost"; supports v-fuel',
+        seen=visits > 0,
+        visits_seen=visits,
+        dwell_ms=65_000 if read else 0,
+        read=read,
+        reading_ms=2000,
+    )
+
+
+def test_summary_durations_needs_and_timeline() -> None:
+    start = dt.datetime(2026, 11, 24, 9, 0, tzinfo=dt.UTC)
+    visits = (
+        PreCallVisit(1, start, start + dt.timedelta(minutes=2), "a@x.example", 2, 65_000),
+        PreCallVisit(2, start + dt.timedelta(hours=1), start + dt.timedelta(hours=1), None, 1, 0),
+    )
+    sections = (_section(0, "A", 2, True), _section(1, "B", 0, False), _section(2, "C", 1, True))
+    report = PreCall("d", sections, visits)
+    assert report.summary() == "Read: A, C; skipped: B; came back to: A."
+    assert PreCall("d", sections, ()).summary() == "Not opened yet."
+    only_skipped = PreCall("d", (_section(0, "B", 0, False),), visits)
+    assert only_skipped.summary() == "Skipped: B."
+    assert (
+        duration(65_000) == "1 min 05 s" and duration(999) == "0 s" and duration(42_500) == "42 s"
+    )
+    assert answered_need(sections[0].why) == '"Diesel is our biggest cost"'
+    assert answered_need("general message") == ""
+    drawn = timeline(visits)
+    assert drawn is not None and len(drawn.bars) == 2
+    first, second = drawn.bars
+    assert first.x == 8 and first.width > 3
+    assert second.x + second.width <= drawn.width - 8 and second.width == 3
+    assert second.y > first.y
+    assert timeline(()) is None

@@ -1,0 +1,181 @@
+"""Before the call: what the prospect did with one document, section by section and visit by
+visit, for the rep who is about to talk to them.
+
+Definitions follow tracker.reports: a section is *seen* in a visit when that visit's row says so,
+*read* when some visit's dwell on it reached its `reading_ms` (and is more than zero); it was
+*come back to* when two or more visits saw it. Sums and counts are taken in SQL (portable to
+SQLite and PostgreSQL); nothing here writes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy import and_, case, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.elements import ColumnElement
+
+from tracker.models import DocumentSection, SectionTime, ShareLink, Visit
+
+
+@dataclass(frozen=True)
+class PreCallSection:
+    position: int
+    slot: str
+    title: str
+    why: str
+    seen: bool  # in any visit
+    visits_seen: int  # how many visits saw it
+    dwell_ms: int  # over all visits
+    read: bool  # some visit's dwell reached reading_ms
+    reading_ms: int
+
+    @property
+    def came_back(self) -> bool:
+        return self.visits_seen >= 2
+
+    @property
+    def need(self) -> str:
+        """The prospect's need the section answers: the `answers:` part of its why, or ''."""
+        return answered_need(self.why)
+
+
+@dataclass(frozen=True)
+class PreCallVisit:
+    id: int
+    started: dt.datetime
+    ended: dt.datetime  # the last heartbeat, or the start when there was none
+    recipient: str | None  # the link's recipient
+    sections_seen: int
+    dwell_ms: int
+
+
+@dataclass(frozen=True)
+class PreCall:
+    document_id: str
+    sections: tuple[PreCallSection, ...]
+    visits: tuple[PreCallVisit, ...]  # in time order
+
+    @property
+    def read(self) -> tuple[PreCallSection, ...]:
+        return tuple(s for s in self.sections if s.read)
+
+    @property
+    def skipped(self) -> tuple[PreCallSection, ...]:
+        return tuple(s for s in self.sections if not s.read)
+
+    @property
+    def came_back(self) -> tuple[PreCallSection, ...]:
+        return tuple(s for s in self.sections if s.came_back)
+
+    def summary(self) -> str:
+        """'Read: A, B; skipped: C; came back to: B', leaving out the empty parts."""
+        if not self.visits:
+            return "Not opened yet."
+        parts = [
+            f"{label}: {', '.join(s.title for s in group)}"
+            for label, group in (
+                ("Read", self.read),
+                ("skipped", self.skipped),
+                ("came back to", self.came_back),
+            )
+            if group
+        ]
+        text = "; ".join(parts)
+        return text[:1].upper() + text[1:] + "."
+
+
+def answered_need(why: str) -> str:
+    """The part of a selection's `why` after 'answers:' (up to its next part), or ''."""
+    marker = "answers:"
+    start = why.find(marker)
+    if start < 0:
+        return ""
+    rest = why[start + len(marker) :]
+    for following in ("; supports ",):
+        end = rest.find(following)
+        if end >= 0:
+            rest = rest[:end]
+    return rest.strip()
+
+
+def _seen_flag() -> ColumnElement[int]:
+    return case((SectionTime.seen, 1), else_=0)
+
+
+def _read_flag() -> ColumnElement[int]:
+    reached = and_(SectionTime.dwell_ms > 0, SectionTime.dwell_ms >= DocumentSection.reading_ms)
+    return case((reached, 1), else_=0)
+
+
+async def precall(session: AsyncSession, document_id: str) -> PreCall:
+    """The document's sections in order and its visits in time order, over all its links."""
+    section_rows = (
+        await session.execute(
+            select(
+                DocumentSection.position,
+                DocumentSection.slot,
+                DocumentSection.title,
+                DocumentSection.why,
+                DocumentSection.reading_ms,
+                func.coalesce(func.sum(_seen_flag()), 0),
+                func.coalesce(func.sum(SectionTime.dwell_ms), 0),
+                func.coalesce(func.max(_read_flag()), 0),
+            )
+            .outerjoin(SectionTime, SectionTime.section_id == DocumentSection.id)
+            .where(DocumentSection.document_id == document_id)
+            .group_by(
+                DocumentSection.id,
+                DocumentSection.position,
+                DocumentSection.slot,
+                DocumentSection.title,
+                DocumentSection.why,
+                DocumentSection.reading_ms,
+            )
+            .order_by(DocumentSection.position)
+        )
+    ).all()
+    sections = tuple(
+        PreCallSection(
+            position=position,
+            slot=slot,
+            title=title,
+            why=why,
+            seen=int(visits_seen) > 0,
+            visits_seen=int(visits_seen),
+            dwell_ms=int(dwell),
+            read=int(read) > 0,
+            reading_ms=reading_ms,
+        )
+        for position, slot, title, why, reading_ms, visits_seen, dwell, read in section_rows
+    )
+    visit_rows = (
+        await session.execute(
+            select(
+                Visit.id,
+                Visit.created_at,
+                Visit.last_seen_at,
+                ShareLink.recipient_email,
+                func.coalesce(func.sum(_seen_flag()), 0),
+                func.coalesce(func.sum(SectionTime.dwell_ms), 0),
+            )
+            .join(ShareLink, ShareLink.id == Visit.link_id)
+            .outerjoin(SectionTime, SectionTime.visit_id == Visit.id)
+            .where(ShareLink.document_id == document_id)
+            .group_by(Visit.id, Visit.created_at, Visit.last_seen_at, ShareLink.recipient_email)
+            .order_by(Visit.created_at, Visit.id)
+        )
+    ).all()
+    visits = tuple(
+        PreCallVisit(
+            id=visit_id,
+            started=started,
+            ended=max(ended or started, started),
+            recipient=recipient,
+            sections_seen=int(seen),
+            dwell_ms=int(dwell),
+        )
+        for visit_id, started, ended, recipient, seen, dwell in visit_rows
+    )
+    return PreCall(document_id=document_id, sections=sections, visits=visits)
