@@ -13,7 +13,7 @@ from litestar.params import FromPath, FromQuery, URLEncodedBody
 
 from api import building
 from api.auth import permit_owner
-from api.errors import NoLibraryError
+from api.controllers.documents import selector_of
 from api.journey import (
     SECTION_FIELD,
     SwapError,
@@ -34,10 +34,16 @@ from tracker.users import UserInfo
 MAX_SEARCH = 200
 
 
-def _selector(runtime: Runtime) -> Selector:
-    if runtime.workspace.selector is None or runtime.library is None:
-        raise NoLibraryError
-    return runtime.workspace.selector
+async def _selected(
+    runtime: Runtime, key: str, user: UserInfo
+) -> tuple[Selector, ProspectRow, Prospect, Selection, dt.date]:
+    """The engine's selection today for a prospect the user may see: what the preview shows
+    and what generating starts from."""
+    selector = selector_of(runtime)
+    row = await _owned_prospect(runtime, key, user)
+    prospect = parse_prospect(row.profile, where="prospect")
+    as_of = dt.date.today()
+    return selector, row, prospect, await building.select(selector, prospect, as_of), as_of
 
 
 async def _owned_prospect(runtime: Runtime, key: str, user: UserInfo) -> ProspectRow:
@@ -93,7 +99,7 @@ class ProspectController(Controller):
         runtime: NamedDependency[Runtime],
         user: NamedDependency[UserInfo],
     ) -> Response[str]:
-        library = _selector(runtime).indexed.library
+        library = selector_of(runtime).indexed.library
         form = {k: v for k, v in data.items() if isinstance(v, str)}
         profile, errors = prospect_profile(form, library.facet_values())
         if errors:
@@ -112,7 +118,7 @@ class ProspectController(Controller):
         errors: dict[str, str],
         status_code: int = 200,
     ) -> Response[str]:
-        library = _selector(runtime).indexed.library
+        library = selector_of(runtime).indexed.library
         return render_page(
             request,
             "prospect_new.html",
@@ -132,11 +138,7 @@ class ProspectController(Controller):
         runtime: NamedDependency[Runtime],
         user: NamedDependency[UserInfo],
     ) -> Response[str]:
-        selector = _selector(runtime)
-        row = await _owned_prospect(runtime, key, user)
-        prospect = parse_prospect(row.profile, where="prospect")
-        as_of = dt.date.today()
-        selection = await building.select(selector, prospect, as_of)
+        selector, row, prospect, selection, as_of = await _selected(runtime, key, user)
         return self._preview(request, user, selector, row, prospect, selection, as_of)
 
     @post("/{key:str}/generate", media_type=MediaType.HTML)
@@ -148,11 +150,7 @@ class ProspectController(Controller):
         runtime: NamedDependency[Runtime],
         user: NamedDependency[UserInfo],
     ) -> Response[str]:
-        selector = _selector(runtime)
-        row = await _owned_prospect(runtime, key, user)
-        prospect = parse_prospect(row.profile, where="prospect")
-        as_of = dt.date.today()
-        selection = await building.select(selector, prospect, as_of)
+        selector, row, prospect, selection, as_of = await _selected(runtime, key, user)
         rep = rep_of(user)
         try:
             form = {k: v for k, v in data.items() if isinstance(v, str)}
@@ -165,7 +163,7 @@ class ProspectController(Controller):
             selector, swapped, prospect, as_of, rep, runtime.settings.viewer_notice
         )
         stored = runtime.library
-        assert stored is not None  # _selector checked it
+        assert stored is not None  # selector_of checked it
         async with runtime.session() as session:
             document = await store_document(
                 session, built.document, stored.id, stored.versions, built.files, None
