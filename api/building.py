@@ -14,7 +14,7 @@ import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from engine import Prospect, Selection, Selector
+from engine import Prospect, Selection, Selector, UnansweredNeed
 from engine.assemble import AssembledDocument, Rep, assemble, render_html
 from engine.assemble.formats import renderer
 from engine.assemble.html import Viewer
@@ -28,6 +28,7 @@ _build_lock = threading.Lock()
 class Built:
     document: AssembledDocument
     files: Mapping[str, bytes]  # pptx, docx, html and the viewer page
+    unanswered: tuple[UnansweredNeed, ...]  # kept with the document for marketing's gaps
 
 
 async def select(selector: Selector, prospect: Prospect, as_of: dt.date) -> Selection:
@@ -73,4 +74,4 @@ def _render(
         files = {name: renderer(name)(document) for name in ("pptx", "docx", "html")}
         viewer = render_html(document, Viewer(script=VIEWER_SCRIPT, notice=notice))
         files["viewer"] = viewer.encode("utf-8")
-    return Built(document, files)
+    return Built(document, files, selection.unanswered_needs)

@@ -26,6 +26,7 @@ from litestar.template.base import csrf_token as _template_csrf_token
 
 from api.auth import Action, permit
 from api.clients import client_address
+from api.clock import LocalTime
 from api.pages import render
 from api.runtime import Runtime
 from api.settings import Settings
@@ -190,9 +191,16 @@ def render_page(
     status_code: int = 200,
     **context: Any,
 ) -> Response[str]:
-    """A page with what base.html needs: who is signed in and the forms' CSRF token."""
+    """A page with what base.html needs: who is signed in, the forms' CSRF token, and
+    `local`, which shows a moment in the user's time zone."""
+    local = LocalTime(user.time_zone if user is not None else "UTC")
     response = render(
-        template, status_code=status_code, user=user, csrf_token=csrf_token(request), **context
+        template,
+        status_code=status_code,
+        user=user,
+        csrf_token=csrf_token(request),
+        local=local,
+        **context,
     )
     response.headers.update(PAGE_HEADERS)
     return response

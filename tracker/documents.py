@@ -4,11 +4,12 @@ stored together once so every later view and report refers to what the prospect 
 from __future__ import annotations
 
 import secrets
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from engine import UnansweredNeed
 from engine.assemble import AssembledDocument
 from tracker.models import Document, DocumentFile, DocumentSection, Prospect, utcnow
 
@@ -22,10 +23,12 @@ async def store_document(
     versions: Mapping[str, int],
     files: Mapping[str, bytes],
     key_id: int | None,
+    unanswered: Sequence[UnansweredNeed] = (),
 ) -> Document:
     """Store an assembled document with its rendered `files` (one per format in FORMATS).
 
-    `versions` maps each block id to its stored version. Flushes but never commits.
+    `versions` maps each block id to its stored version; `unanswered` are the needs no
+    eligible block answered well, kept for marketing's content gaps. Flushes but never commits.
     """
     unknown = set(files) - set(FORMATS)
     if unknown:
@@ -40,6 +43,7 @@ async def store_document(
         profile=dict(document.prospect.fields),
         rep={k: v for k, v in vars(document.rep).items() if v is not None},
         created_by_key_id=key_id,
+        unanswered=[{"need": u.need, "best_score": u.best_score} for u in unanswered],
         sections=[
             DocumentSection(
                 position=position,

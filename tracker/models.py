@@ -198,6 +198,9 @@ class Document(Base):
     )
     # The blocks the rep swapped in: [{"slot", "block_id", "replaced"}], in section order.
     swaps: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
+    # The prospect's stated needs that no eligible block answered well when it was assembled:
+    # [{"need", "best_score"}]; marketing's content gaps gather them across documents.
+    unanswered: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
 
     sections: Mapped[list[DocumentSection]] = relationship(
         back_populates="document", order_by="DocumentSection.position", cascade="all"
@@ -396,6 +399,8 @@ class User(Base):
     password_hash: Mapped[str] = mapped_column(String(200))
     role: Mapped[str] = mapped_column(String(16))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    # An IANA zone name ("Europe/Berlin"): every page shows this user's times in it.
+    time_zone: Mapped[str] = mapped_column(String(64), default="UTC", server_default="UTC")
 
 
 class ApiKey(Base):
@@ -446,4 +451,47 @@ class SignInAttempt(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(String(320))
     client_hash: Mapped[str | None] = mapped_column(String(_SHA256_HEX))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class BlockRating(Base):
+    """A rep's verdict on a block they sent in one document: useful or not, and why.
+
+    One per (document, block, user): rating again replaces the earlier verdict.
+    """
+
+    __tablename__ = "block_ratings"
+    __table_args__ = (UniqueConstraint("document_id", "block_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    block_id: Mapped[int] = mapped_column(ForeignKey("blocks.id", ondelete="CASCADE"), index=True)
+    document_id: Mapped[str] = mapped_column(
+        ForeignKey("documents.id", ondelete="CASCADE"), index=True
+    )
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    useful: Mapped[bool] = mapped_column(Boolean)
+    comment: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class ReportedNeed(Base):
+    """A need a prospect raised that no block answered, reported by the rep from the field.
+
+    `slot` is where the rep would have wanted an answer, when they said.
+    """
+
+    __tablename__ = "reported_needs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    prospect_id: Mapped[int] = mapped_column(
+        ForeignKey("prospects.id", ondelete="CASCADE"), index=True
+    )
+    document_id: Mapped[str | None] = mapped_column(
+        ForeignKey("documents.id", ondelete="SET NULL"), index=True
+    )
+    user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
+    slot: Mapped[str | None] = mapped_column(String(200))
+    text: Mapped[str] = mapped_column(Text)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

@@ -58,6 +58,7 @@ class UserInfo:
     email: str
     role: Role
     created_at: dt.datetime
+    time_zone: str = "UTC"
 
 
 def normalise_email(value: str) -> str:
@@ -286,5 +287,9 @@ async def _user_by_email(session: AsyncSession, address: str) -> User | None:
 
 def _info(user: User) -> UserInfo:
     return UserInfo(
-        id=user.id, email=user.email, role=check_role(user.role), created_at=user.created_at
+        id=user.id,
+        email=user.email,
+        role=check_role(user.role),
+        created_at=user.created_at,
+        time_zone=user.time_zone,
     )

@@ -134,7 +134,13 @@ class DocumentController(Controller):
         assert stored is not None  # selector_of checked it
         async with runtime.session() as session:
             row = await store_document(
-                session, built.document, stored.id, stored.versions, built.files, caller.id
+                session,
+                built.document,
+                stored.id,
+                stored.versions,
+                built.files,
+                caller.id,
+                unanswered=built.unanswered,
             )
             await session.commit()
         return {

@@ -166,7 +166,13 @@ class ProspectController(Controller):
         assert stored is not None  # selector_of checked it
         async with runtime.session() as session:
             document = await store_document(
-                session, built.document, stored.id, stored.versions, built.files, None
+                session,
+                built.document,
+                stored.id,
+                stored.versions,
+                built.files,
+                None,
+                unanswered=built.unanswered,
             )
             document.created_by_user_id = user.id
             document.swaps = swaps
