@@ -12,11 +12,16 @@ from litestar.openapi.spec import Components, SecurityScheme
 from litestar.static_files import create_static_files_router
 
 from api.auth import authenticate
+from api.controllers.account import AccountController
 from api.controllers.admin import ErasureController, KeyController
+from api.controllers.admin_users import AdminUserController
+from api.controllers.block_page import BlockPageController
 from api.controllers.blocks import BlockController
+from api.controllers.content import ContentController
 from api.controllers.documents import DocumentController
 from api.controllers.home import HomeController
 from api.controllers.links import DocumentLinkController, LinkController
+from api.controllers.marketing import MarketingController
 from api.controllers.precall import PreCallController
 from api.controllers.prospects import ProspectController
 from api.controllers.rep_documents import RepDocumentController
@@ -66,6 +71,9 @@ def create_app(
             ProspectController,
             RepDocumentController,
             PreCallController,
+            MarketingController,
+            ContentController,
+            BlockPageController,
             DocumentController,
             DocumentLinkController,
             LinkController,
@@ -73,6 +81,8 @@ def create_app(
             KeyController,
             ErasureController,
             ViewerController,
+            AdminUserController,
+            AccountController,
             create_static_files_router(
                 path="/static", directories=[str(static)], include_in_schema=False
             ),

@@ -25,6 +25,7 @@ class Action(Enum):
     MANAGE_BLOCKS = "manage blocks"
     ERASE_DATA = "erase a recipient's data"
     MANAGE_KEYS = "manage keys"
+    MANAGE_USERS = "manage users"
     CHANGE_OTHERS = "share or revoke what another key made"
 
 
@@ -35,6 +36,7 @@ _ALLOWED: dict[Action, frozenset[Role]] = {
     Action.MANAGE_BLOCKS: frozenset({"marketing", "admin"}),
     Action.ERASE_DATA: frozenset({"marketing", "admin"}),
     Action.MANAGE_KEYS: frozenset({"admin"}),
+    Action.MANAGE_USERS: frozenset({"admin"}),
     Action.CHANGE_OTHERS: frozenset({"admin"}),
 }
 

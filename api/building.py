@@ -21,7 +21,7 @@ from engine.assemble.html import Viewer
 
 VIEWER_SCRIPT = "/static/viewer.js"
 
-_build_lock = threading.Lock()
+build_lock = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -57,7 +57,7 @@ async def build_document(
 
 
 def _select(selector: Selector, prospect: Prospect, as_of: dt.date) -> Selection:
-    with _build_lock:
+    with build_lock:
         return selector.select(prospect, as_of)
 
 
@@ -69,7 +69,7 @@ def _render(
     rep: Rep,
     notice: str,
 ) -> Built:
-    with _build_lock:
+    with build_lock:
         document = assemble(selector.indexed.library, selection, prospect, as_of, rep)
         files = {name: renderer(name)(document) for name in ("pptx", "docx", "html")}
         viewer = render_html(document, Viewer(script=VIEWER_SCRIPT, notice=notice))

@@ -100,3 +100,16 @@ def utc(value: dt.datetime, name: str) -> dt.datetime:
         return value.astimezone(dt.UTC)
     except OverflowError:
         raise bad_field(name, f"{value.isoformat()} is out of range") from None
+
+
+def day_start(field: str, value: str, local: dt.tzinfo, days_after: int = 0) -> dt.datetime | None:
+    """The start of the day `value` in the user's zone (plus `days_after` days: 1 makes the
+    end of an inclusive range), or None when the field is empty; 400 naming `field` otherwise."""
+    value = value.strip()
+    if not value:
+        return None
+    try:
+        day = dt.date.fromisoformat(value) + dt.timedelta(days=days_after)
+    except (ValueError, OverflowError):
+        raise bad_field(field, f"{value[:40]!r} is not a date (YYYY-MM-DD)") from None
+    return dt.datetime.combine(day, dt.time(), local)

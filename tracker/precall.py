@@ -10,6 +10,7 @@ SQLite and PostgreSQL); nothing here writes.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import and_, case, func, select
@@ -84,6 +85,30 @@ class PreCall:
         ]
         text = "; ".join(parts)
         return text[:1].upper() + text[1:] + "."
+
+
+@dataclass(frozen=True)
+class PreCallTotals:
+    """One prospect's documents at a glance: how many were opened, how often, how much read."""
+
+    documents: int
+    opened: int
+    visits: int
+    sections: int
+    read: int
+    last_visit: dt.datetime | None
+
+
+def totals(reports: Sequence[PreCall]) -> PreCallTotals:
+    visits = [v for report in reports for v in report.visits]
+    return PreCallTotals(
+        documents=len(reports),
+        opened=sum(1 for report in reports if report.visits),
+        visits=len(visits),
+        sections=sum(len(report.sections) for report in reports),
+        read=sum(len(report.read) for report in reports),
+        last_visit=max((v.ended for v in visits), default=None),
+    )
 
 
 def answered_need(why: str) -> str:

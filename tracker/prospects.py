@@ -1,4 +1,5 @@
-"""Prospects made by signed-in people on the pages: their unique ids, who owns them, search."""
+"""Prospects made by signed-in people on the pages: their unique ids, who owns them, search,
+edits, and the documents made for them."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from typing import Any
 from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tracker.models import Prospect
+from tracker.models import Document, Prospect
 
 MAX_KEY = 60  # room for a "-<n>" suffix within the profile id's 100 characters
 LIST_LIMIT = 200
@@ -78,3 +79,25 @@ async def list_prospects(
 async def find_prospect(session: AsyncSession, key: str) -> Prospect | None:
     row: Prospect | None = await session.scalar(select(Prospect).where(Prospect.key == key))
     return row
+
+
+async def update_prospect(session: AsyncSession, row: Prospect, profile: Mapping[str, Any]) -> None:
+    """Replace the prospect's profile, keeping its key (its links and documents point at it).
+    Documents made earlier keep the snapshot they were assembled from. Flushes, never commits."""
+    row.company = str(profile["company"])
+    row.profile = {**profile, "id": row.key}
+    await session.flush()
+
+
+async def prospect_documents(
+    session: AsyncSession, prospect_id: int, created_by_user_id: int | None
+) -> Sequence[Document]:
+    """The prospect's documents, newest first; only `created_by_user_id`'s when given."""
+    query = (
+        select(Document)
+        .where(Document.prospect_id == prospect_id)
+        .order_by(Document.created_at.desc(), Document.id.desc())
+    )
+    if created_by_user_id is not None:
+        query = query.where(Document.created_by_user_id == created_by_user_id)
+    return (await session.scalars(query)).all()

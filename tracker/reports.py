@@ -603,17 +603,12 @@ async def _figures(
     Without `by` a group is (block row id, None). With `by` the blocks are taken as one
     (block id 0) and a group is (0, the slot or the prospect's facet value, or None).
     """
-    profile_filters = {
-        facet: value.strip().lower()
-        for facet in PROFILE_FACETS
-        if (value := cast("str | None", getattr(filters, facet))) is not None
-    }
-    needs_profiles = bool(profile_filters) or by in PROFILE_FACETS
+    wanted = profile_filters(filters)
+    needs_profiles = bool(wanted) or by in PROFILE_FACETS
     profiles = await _profiles(session, block_ids) if needs_profiles else {}
 
     def admitted(document_id: str) -> bool:
-        profile = profiles.get(document_id, {})
-        return all(value in _facet(profile, f) for f, value in profile_filters.items())
+        return profile_admitted(profiles.get(document_id, {}), wanted)
 
     def groups(usage: _Usage) -> list[_Group]:
         if by is None:
@@ -690,7 +685,9 @@ async def _usages(
     return [_Usage(block_id, document_id, slot) for block_id, document_id, slot in rows]
 
 
-def _visit_window(filters: EngagementFilter) -> list[ColumnElement[bool]]:
+def visit_window(filters: EngagementFilter) -> list[ColumnElement[bool]]:
+    """The conditions on `Visit.created_at` for the filters' since/until (shared with the
+    slot funnel, so both windows agree)."""
     window: list[ColumnElement[bool]] = []
     if filters.since is not None:
         window.append(Visit.created_at >= filters.since)
@@ -706,7 +703,7 @@ async def _visits_per_document(
     rows = await session.execute(
         select(ShareLink.document_id, func.count(Visit.id))
         .join(Visit, Visit.link_id == ShareLink.id)
-        .where(ShareLink.document_id.in_(_documents_using(block_ids)), *_visit_window(filters))
+        .where(ShareLink.document_id.in_(_documents_using(block_ids)), *visit_window(filters))
         .group_by(ShareLink.document_id)
     )
     return {document_id: int(count) for document_id, count in rows}
@@ -736,7 +733,7 @@ async def _session_rows(
                 ShareLink.document_id == DocumentSection.document_id,
             ),
         )
-        .where(BlockVersion.block_id.in_(block_ids), *_visit_window(filters))
+        .where(BlockVersion.block_id.in_(block_ids), *visit_window(filters))
         .group_by(
             BlockVersion.block_id,
             DocumentSection.document_id,
@@ -769,6 +766,24 @@ async def _profiles(session: AsyncSession, block_ids: Select[int]) -> dict[str, 
 
 # ---------------------------------------------------------------------------------------------
 # Helpers
+
+
+def profile_filters(filters: EngagementFilter) -> dict[str, str]:
+    """The filters' prospect facets as profiles are matched against them: trimmed, lower-cased.
+
+    Public so that every report over documents (blocks here, the slot funnel) admits the same
+    documents for the same filters.
+    """
+    return {
+        facet: value.strip().lower()
+        for facet in PROFILE_FACETS
+        if (value := cast("str | None", getattr(filters, facet))) is not None
+    }
+
+
+def profile_admitted(profile: Mapping[str, Any], wanted: Mapping[str, str]) -> bool:
+    """Whether a document's profile snapshot names every wanted facet value."""
+    return all(value in _facet(profile, facet) for facet, value in wanted.items())
 
 
 def _facet(profile: Mapping[str, Any], name: str) -> tuple[str, ...]:

@@ -75,13 +75,18 @@ def user_problems(
     if role not in ROLES:
         problems.append(Problem(where, "role", f"{role!r} is not one of {', '.join(ROLES)}"))
     if password is not None:
-        if len(password) < MIN_PASSWORD:
-            message = f"must be at least {MIN_PASSWORD} characters long"
-            problems.append(Problem(where, "password", message))
-        elif len(password) > MAX_PASSWORD:
-            message = f"must be at most {MAX_PASSWORD} characters long"
-            problems.append(Problem(where, "password", message))
+        problems.extend(password_problems(password, where))
     return problems
+
+
+def password_problems(password: str, where: str = "user", field: str = "password") -> list[Problem]:
+    """What is wrong with a password someone chose (its length only: a passphrase of common
+    words is a good password)."""
+    if len(password) < MIN_PASSWORD:
+        return [Problem(where, field, f"must be at least {MIN_PASSWORD} characters long")]
+    if len(password) > MAX_PASSWORD:
+        return [Problem(where, field, f"must be at most {MAX_PASSWORD} characters long")]
+    return []
 
 
 async def hash_password(password: str) -> str:
@@ -160,6 +165,61 @@ async def ensure_demo_users(session: AsyncSession) -> list[tuple[str, str]]:
 async def list_users(session: AsyncSession) -> list[UserInfo]:
     """Every user, oldest first."""
     return [_info(user) for user in await session.scalars(select(User).order_by(User.id))]
+
+
+async def find_user(session: AsyncSession, user_id: int) -> UserInfo | None:
+    user = await session.get(User, user_id)
+    return None if user is None else _info(user)
+
+
+async def set_role(session: AsyncSession, user_id: int, role: str) -> UserInfo | None:
+    """Give the user `role` (InputError naming `role` for an unknown one); None when there is
+    no such user. Sessions stay: every page reads the role afresh."""
+    if role not in ROLES:
+        raise InputError([Problem("user", "role", f"{role!r} is not one of {', '.join(ROLES)}")])
+    user = await session.get(User, user_id)
+    if user is None:
+        return None
+    user.role = check_role(role)
+    await session.flush()
+    return _info(user)
+
+
+async def set_time_zone(session: AsyncSession, user_id: int, zone_name: str) -> None:
+    """Store the user's IANA zone; the caller has checked the name against the zone list."""
+    user = await session.get(User, user_id)
+    if user is not None:
+        user.time_zone = zone_name
+        await session.flush()
+
+
+async def change_password(
+    session: AsyncSession, user_id: int, current: str, new: str, keep_token: str | None
+) -> None:
+    """Replace the user's password once the current one is proven; InputError naming
+    `current_password` or `new_password`. Every other session of the user ends: whoever
+    knew the old password is signed out, the browser that changed it stays signed in."""
+    problems = password_problems(new, field="new_password")
+    if problems:
+        raise InputError(problems)
+    user = await session.get(User, user_id)
+    if user is None or not await verify_password(user.password_hash, current):
+        raise InputError([Problem("user", "current_password", "is not your current password")])
+    user.password_hash = await hash_password(new)
+    others = delete(UserSession).where(UserSession.user_id == user_id)
+    if keep_token is not None:
+        others = others.where(UserSession.token_hash != session_hash(keep_token))
+    await session.execute(others)
+    await session.flush()
+
+
+async def delete_user(session: AsyncSession, user_id: int) -> bool:
+    """Delete the user, False when there was none. The database ends their sessions (and
+    ratings) by cascade; their prospects and documents stay, owned by no one."""
+    if await session.get(User, user_id) is None:
+        return False
+    await session.execute(delete(User).where(User.id == user_id))
+    return True
 
 
 async def find_credentials(session: AsyncSession, email: str) -> tuple[UserInfo, str] | None:

@@ -49,6 +49,22 @@ async def engagement_rows(
     the section's slot, the prospect's industry/persona/stage, and visits made since/until
     (ISO datetimes, UTC when no offset)."""
     permit(caller, Action.READ_ENGAGEMENT)
+    filters = engagement_filter(runtime, slot, industry, persona, stage, since, until)
+    async with runtime.session() as session:
+        return await block_engagement(session, filters)
+
+
+def engagement_filter(
+    runtime: Runtime,
+    slot: str | None,
+    industry: str | None,
+    persona: str | None,
+    stage: str | None,
+    since: dt.datetime | None,
+    until: dt.datetime | None,
+) -> EngagementFilter:
+    """The filter over the active library that the API and marketing's pages both read their
+    query into; 400 naming `since`/`until` when a moment is unusable or the window is empty."""
     filters = EngagementFilter(
         library_id=runtime.library.id if runtime.library else None,
         slot=slot,
@@ -60,8 +76,7 @@ async def engagement_rows(
     )
     if filters.since is not None and filters.until is not None and filters.until < filters.since:
         raise bad_field("until", "is before since")
-    async with runtime.session() as session:
-        return await block_engagement(session, filters)
+    return filters
 
 
 _ENGAGEMENT = {"rows": Provide(engagement_rows)}

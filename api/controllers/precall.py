@@ -1,9 +1,8 @@
-"""The pre-call page of a document: what the prospect read, skipped and came back to, and when,
-for the signed-in user who may see the document."""
+"""The pre-call page of a document: what the prospect read, skipped and came back to, and when
+(in the user's time zone), for the signed-in user who may see the document."""
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
@@ -11,6 +10,7 @@ from litestar import Controller, MediaType, Request, Response, get
 from litestar.di import NamedDependency
 from litestar.params import FromPath
 
+from api.clock import LocalTime
 from api.controllers.rep_documents import user_document
 from api.runtime import Runtime
 from api.web_auth import render_page
@@ -37,10 +37,6 @@ def duration(ms: int) -> str:
     return f"{seconds} s"
 
 
-def when(moment: dt.datetime) -> str:
-    return moment.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M")
-
-
 @dataclass(frozen=True)
 class Bar:
     x: float
@@ -60,8 +56,9 @@ class Timeline:
     end_label: str
 
 
-def timeline(visits: tuple[PreCallVisit, ...]) -> Timeline | None:
-    """A bar per visit on one time axis from the first start to the last end."""
+def timeline(visits: tuple[PreCallVisit, ...], local: LocalTime) -> Timeline | None:
+    """A bar per visit on one time axis from the first start to the last end, its labels in
+    the reader's zone (`local`)."""
     if not visits:
         return None
     first = min(v.started for v in visits)
@@ -74,7 +71,7 @@ def timeline(visits: tuple[PreCallVisit, ...]) -> Timeline | None:
         width = max(usable * (visit.ended - visit.started).total_seconds() / span, MIN_BAR)
         x = min(x, LEFT + usable - width)
         label = (
-            f"Visit {row + 1}: {when(visit.started)} UTC, {duration(visit.dwell_ms)} reading, "
+            f"Visit {row + 1}: {local(visit.started)}, {duration(visit.dwell_ms)} reading, "
             f"{visit.sections_seen} section{'s' if visit.sections_seen != 1 else ''} seen"
         )
         bars.append(Bar(x=round(x, 1), y=TOP + row * ROW, width=round(width, 1), label=label))
@@ -85,8 +82,8 @@ def timeline(visits: tuple[PreCallVisit, ...]) -> Timeline | None:
         bar_height=BAR,
         axis_y=axis_y,
         bars=tuple(bars),
-        start_label=f"{when(first)} UTC",
-        end_label=f"{when(last)} UTC",
+        start_label=local(first),
+        end_label=local(last),
     )
 
 
@@ -111,7 +108,6 @@ class PreCallController(Controller):
             user=user,
             document=document,
             report=report,
-            timeline=timeline(report.visits),
+            timeline=timeline(report.visits, LocalTime(user.time_zone)),
             duration=duration,
-            when=when,
         )

@@ -1,9 +1,11 @@
-"""The rep's prospects on the pages: the list with its search, the new-prospect form, and the
-selection preview whose "Generate" makes the document with the rep's swaps."""
+"""The rep's prospects on the pages: the list with its search, the new-prospect and edit forms,
+the selection preview whose "Generate" makes the document with the rep's swaps, and the pre-call
+view over every document made for the prospect."""
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from litestar import Controller, MediaType, Request, Response, get, post
@@ -13,8 +15,11 @@ from litestar.params import FromPath, FromQuery, URLEncodedBody
 
 from api import building
 from api.auth import permit_owner
+from api.clock import LocalTime
 from api.controllers.documents import selector_of
+from api.controllers.precall import duration, timeline
 from api.journey import (
+    CONTACT_FIELDS,
     SECTION_FIELD,
     SwapError,
     apply_swaps,
@@ -28,7 +33,14 @@ from api.web_auth import render_page, see_other
 from engine import Prospect, Selection, Selector, parse_prospect
 from tracker.documents import store_document
 from tracker.models import Prospect as ProspectRow
-from tracker.prospects import create_prospect, find_prospect, list_prospects
+from tracker.precall import precall, totals
+from tracker.prospects import (
+    create_prospect,
+    find_prospect,
+    list_prospects,
+    prospect_documents,
+    update_prospect,
+)
 from tracker.users import UserInfo
 
 MAX_SEARCH = 200
@@ -46,13 +58,35 @@ async def _selected(
     return selector, row, prospect, await building.select(selector, prospect, as_of), as_of
 
 
-async def _owned_prospect(runtime: Runtime, key: str, user: UserInfo) -> ProspectRow:
+async def _owned_prospect(
+    runtime: Runtime, key: str, user: UserInfo, change: bool = False
+) -> ProspectRow:
+    """The prospect, if the user may see it (or, with `change`, edit it: its owner or an
+    admin, as for documents and links)."""
     async with runtime.session() as session:
         row = await find_prospect(session, key)
     if row is None:
         raise NotFoundException(f"no prospect {key!r}")
-    permit_owner(user, row.owner_user_id)
+    permit_owner(user, row.owner_user_id, change)
     return row
+
+
+def form_values(profile: Mapping[str, Any], facets: Iterable[str]) -> dict[str, str]:
+    """A stored profile as the prospect form's fields: what `prospect_profile` reads back."""
+    contact = profile.get("contact")
+    contact = contact if isinstance(contact, Mapping) else {}
+    values = {name: str(profile.get(name) or "") for name in ("company", "needs", *facets)}
+    values.update({f"contact_{f}": str(contact.get(f) or "") for f in CONTACT_FIELDS})
+    return values
+
+
+def _posted(
+    runtime: Runtime, data: Mapping[str, str]
+) -> tuple[dict[str, str], dict[str, Any], dict[str, str]]:
+    """The prospect form as posted, the profile it makes, and what is wrong per field."""
+    form = {k: v for k, v in data.items() if isinstance(v, str)}
+    profile, errors = prospect_profile(form, selector_of(runtime).indexed.library.facet_values())
+    return form, profile, errors
 
 
 class ProspectController(Controller):
@@ -99,15 +133,47 @@ class ProspectController(Controller):
         runtime: NamedDependency[Runtime],
         user: NamedDependency[UserInfo],
     ) -> Response[str]:
-        library = selector_of(runtime).indexed.library
-        form = {k: v for k, v in data.items() if isinstance(v, str)}
-        profile, errors = prospect_profile(form, library.facet_values())
+        form, profile, errors = _posted(runtime, data)
         if errors:
             return self._form(request, runtime, user, form, errors, status_code=400)
         async with runtime.session() as session:
             row = await create_prospect(session, profile, user.id)
             await session.commit()
         return see_other(f"/prospects/{row.key}/preview")
+
+    @get("/{key:str}/edit", media_type=MediaType.HTML)
+    async def edit(
+        self,
+        key: FromPath[str],
+        request: Request[Any, Any, Any],
+        runtime: NamedDependency[Runtime],
+        user: NamedDependency[UserInfo],
+    ) -> Response[str]:
+        row = await _owned_prospect(runtime, key, user, change=True)
+        facets = selector_of(runtime).indexed.library.facet_values()
+        values = form_values(row.profile, facets)
+        return self._form(request, runtime, user, values, {}, row=row)
+
+    @post("/{key:str}/edit", media_type=MediaType.HTML)
+    async def update(
+        self,
+        key: FromPath[str],
+        data: URLEncodedBody[dict[str, str]],
+        request: Request[Any, Any, Any],
+        runtime: NamedDependency[Runtime],
+        user: NamedDependency[UserInfo],
+    ) -> Response[str]:
+        row = await _owned_prospect(runtime, key, user, change=True)
+        form, profile, errors = _posted(runtime, data)
+        if errors:
+            return self._form(request, runtime, user, form, errors, status_code=400, row=row)
+        async with runtime.session() as session:
+            stored = await find_prospect(session, key)
+            if stored is None:  # deleted meanwhile
+                raise NotFoundException(f"no prospect {key!r}")
+            await update_prospect(session, stored, profile)
+            await session.commit()
+        return see_other(f"/prospects/{key}/preview")
 
     def _form(
         self,
@@ -117,7 +183,9 @@ class ProspectController(Controller):
         values: dict[str, str],
         errors: dict[str, str],
         status_code: int = 200,
+        row: ProspectRow | None = None,
     ) -> Response[str]:
+        """The prospect form: a new prospect's, or with `row` the edit form of that one."""
         library = selector_of(runtime).indexed.library
         return render_page(
             request,
@@ -127,6 +195,7 @@ class ProspectController(Controller):
             facets=library.facet_values(),
             values=values,
             errors=errors,
+            row=row,
             status_code=status_code,
         )
 
@@ -140,6 +209,34 @@ class ProspectController(Controller):
     ) -> Response[str]:
         selector, row, prospect, selection, as_of = await _selected(runtime, key, user)
         return self._preview(request, user, selector, row, prospect, selection, as_of)
+
+    @get("/{key:str}/before-the-call", media_type=MediaType.HTML)
+    async def before_the_call(
+        self,
+        key: FromPath[str],
+        request: Request[Any, Any, Any],
+        runtime: NamedDependency[Runtime],
+        user: NamedDependency[UserInfo],
+    ) -> Response[str]:
+        """Every document made for the prospect that the user may see, newest first, each
+        with its own pre-call report, under one line across them all."""
+        row = await _owned_prospect(runtime, key, user)
+        maker = None if sees_everything(user) else user.id
+        async with runtime.session() as session:
+            documents = await prospect_documents(session, row.id, maker)
+            reports = [await precall(session, document.id) for document in documents]
+        local = LocalTime(user.time_zone)
+        return render_page(
+            request,
+            "prospect_precall.html",
+            user=user,
+            row=row,
+            items=[
+                (d, r, timeline(r.visits, local)) for d, r in zip(documents, reports, strict=True)
+            ],
+            totals=totals(reports),
+            duration=duration,
+        )
 
     @post("/{key:str}/generate", media_type=MediaType.HTML)
     async def generate(

@@ -1,9 +1,11 @@
-"""A generated document on the pages: its web preview, the downloads, and its share links
-(made per recipient, revoked) for the signed-in user who made it."""
+"""A generated document on the pages: its web preview, the downloads, its share links (made
+per recipient, revoked), and the rep's feedback from the field (a verdict per block, the needs
+the prospect raised that no block answered) for the signed-in user who may see it."""
 
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from typing import Any
 
 from litestar import Controller, MediaType, Request, Response, get, post
@@ -14,14 +16,23 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.auth import permit_owner
+from api.clock import zone
 from api.controllers.documents import DOWNLOADS, attachment, load_document
 from api.controllers.links import MAX_PASSCODE, share_url
 from api.fields import is_email
 from api.runtime import Runtime
 from api.web_auth import PAGE_HEADERS, render_page, see_other
 from tracker.documents import document_file
+from tracker.feedback import (
+    MAX_COMMENT,
+    MAX_NEED,
+    prospect_needs,
+    rate_block,
+    ratings_by_user,
+    report_need,
+)
 from tracker.links import LinkOptions, create_link, link_state, revoke_link
-from tracker.models import Document, ShareLink, utcnow
+from tracker.models import Document, ShareLink, Slot, utcnow
 from tracker.users import UserInfo
 
 PREVIEW = "page.html"  # the stand-alone page, framed by the document page
@@ -36,8 +47,9 @@ async def user_document(
     return document
 
 
-def link_form(form: dict[str, str]) -> tuple[LinkOptions | None, dict[str, str]]:
-    """The new-link form as link options, or what is wrong with each field."""
+def link_form(form: dict[str, str], zone_name: str) -> tuple[LinkOptions | None, dict[str, str]]:
+    """The new-link form as link options, or what is wrong with each field. The expiry date is
+    a day of the user's calendar (`zone_name`)."""
     errors: dict[str, str] = {}
     recipient = form.get("recipient", "").strip().lower()
     if not is_email(recipient):
@@ -50,8 +62,9 @@ def link_form(form: dict[str, str]) -> tuple[LinkOptions | None, dict[str, str]]
         except ValueError:
             errors["expires"] = "Enter a date as YYYY-MM-DD."
         else:
-            # The link works until the end of that day (UTC).
-            expires_at = dt.datetime.combine(day, dt.time(23, 59, 59), dt.UTC)
+            # The link works until the end of that day where the user is.
+            end = dt.datetime.combine(day, dt.time(23, 59, 59), zone(zone_name))
+            expires_at = end.astimezone(dt.UTC)
             if expires_at <= utcnow():
                 errors["expires"] = "Choose today or a later date."
     passcode = form.get("passcode", "") or None
@@ -66,6 +79,55 @@ def link_form(form: dict[str, str]) -> tuple[LinkOptions | None, dict[str, str]]
         require_email=bool(form.get("require_email")),
         passcode=passcode,
     ), {}
+
+
+@dataclass(frozen=True)
+class RatingInput:
+    block_id: int  # the block's row id
+    useful: bool
+    comment: str
+
+
+def rating_form(
+    form: dict[str, str], document: Document
+) -> tuple[RatingInput | None, dict[str, str]]:
+    """A verdict on one of the document's own blocks, or what is wrong with each field."""
+    errors: dict[str, str] = {}
+    blocks = {s.block_version.block.key: s.block_version.block_id for s in document.sections}
+    block_id = blocks.get(form.get("block", ""))
+    if block_id is None:
+        errors["block"] = "Rate one of this document's blocks."
+    useful = {"yes": True, "no": False}.get(form.get("useful", ""))
+    if useful is None:
+        errors["useful"] = "Choose useful or not useful."
+    comment = form.get("comment", "").strip()
+    if len(comment) > MAX_COMMENT:
+        errors["comment"] = f"A comment has at most {MAX_COMMENT:,} characters."
+    if block_id is None or useful is None or errors:
+        return None, errors
+    return RatingInput(block_id, useful, comment), {}
+
+
+def need_form(form: dict[str, str], slots: list[str]) -> tuple[dict[str, str], dict[str, str]]:
+    """The reported need's text and slot (or '' for none), or what is wrong with each field."""
+    errors: dict[str, str] = {}
+    text = form.get("need", "").strip()
+    if not text:
+        errors["need"] = "Say what the prospect asked for."
+    elif len(text) > MAX_NEED:
+        errors["need"] = f"A need has at most {MAX_NEED:,} characters."
+    slot = form.get("slot", "").strip()
+    if slot and slot not in slots:
+        errors["slot"] = "Choose one of the message map's slots, or none."
+    return {"need": text, "slot": slot}, errors
+
+
+async def document_slots(session: AsyncSession, document: Document) -> list[Slot]:
+    """The message map's slots of the library the document was made from, in order."""
+    rows = await session.scalars(
+        select(Slot).where(Slot.library_id == document.library_id).order_by(Slot.position)
+    )
+    return list(rows)
 
 
 class RepDocumentController(Controller):
@@ -125,11 +187,9 @@ class RepDocumentController(Controller):
         user: NamedDependency[UserInfo],
     ) -> Response[str]:
         form = {k: v for k, v in data.items() if isinstance(v, str)}
-        options, errors = link_form(form)
+        options, errors = link_form(form, user.time_zone)
         if options is None:
-            return await self._page(
-                request, runtime, user, document_id, values=form, errors=errors, status_code=400
-            )
+            return await self._page(request, runtime, user, document_id, values=form, errors=errors)
         async with runtime.session() as session:
             await user_document(session, document_id, user, change=True)
             link, token = await create_link(session, document_id, options, None)
@@ -156,6 +216,67 @@ class RepDocumentController(Controller):
             await session.commit()
         return see_other(f"/documents/{document_id}#links")
 
+    @post("/ratings", media_type=MediaType.HTML)
+    async def rate(
+        self,
+        document_id: FromPath[str],
+        data: URLEncodedBody[dict[str, str]],
+        request: Request[Any, Any, Any],
+        runtime: NamedDependency[Runtime],
+        user: NamedDependency[UserInfo],
+    ) -> Response[str]:
+        """The user's verdict on one block of the document (replacing their earlier one)."""
+        form = {k: v for k, v in data.items() if isinstance(v, str)}
+        async with runtime.session() as session:
+            document = await user_document(session, document_id, user)
+            rating, errors = rating_form(form, document)
+            if rating is not None:
+                await rate_block(
+                    session,
+                    document_id=document_id,
+                    block_id=rating.block_id,
+                    user_id=user.id,
+                    useful=rating.useful,
+                    comment=rating.comment,
+                )
+                await session.commit()
+        if rating is None:
+            return await self._page(
+                request, runtime, user, document_id, values=form, errors=errors, failed="rating"
+            )
+        return see_other(f"/documents/{document_id}#rate-{form['block']}")
+
+    @post("/needs", media_type=MediaType.HTML)
+    async def report(
+        self,
+        document_id: FromPath[str],
+        data: URLEncodedBody[dict[str, str]],
+        request: Request[Any, Any, Any],
+        runtime: NamedDependency[Runtime],
+        user: NamedDependency[UserInfo],
+    ) -> Response[str]:
+        """A need the prospect raised that no block of the document answered."""
+        form = {k: v for k, v in data.items() if isinstance(v, str)}
+        async with runtime.session() as session:
+            document = await user_document(session, document_id, user)
+            slots = await document_slots(session, document)
+            need, errors = need_form(form, [slot.key for slot in slots])
+            if not errors:
+                await report_need(
+                    session,
+                    prospect_id=document.prospect_id,
+                    document_id=document_id,
+                    user_id=user.id,
+                    slot=need["slot"] or None,
+                    text=need["need"],
+                )
+                await session.commit()
+        if errors:
+            return await self._page(
+                request, runtime, user, document_id, values=form, errors=errors, failed="need"
+            )
+        return see_other(f"/documents/{document_id}#needs")
+
     async def _page(
         self,
         request: Request[Any, Any, Any],
@@ -165,9 +286,11 @@ class RepDocumentController(Controller):
         *,
         values: dict[str, str] | None = None,
         errors: dict[str, str] | None = None,
+        failed: str = "link",
         created: dict[str, Any] | None = None,
-        status_code: int = 200,
     ) -> Response[str]:
+        """The page; with `errors`, answered 400 with the `failed` form (link, rating or need)
+        shown again with `values` and a message per field."""
         async with runtime.session() as session:
             document = await user_document(session, document_id, user)
             links = (
@@ -177,6 +300,9 @@ class RepDocumentController(Controller):
                     .order_by(ShareLink.id.desc())
                 )
             ).all()
+            ratings = await ratings_by_user(session, document_id, user.id)
+            needs = await prospect_needs(session, document.prospect_id)
+            slots = await document_slots(session, document)
         now = utcnow()
         selector = runtime.workspace.selector
         return render_page(
@@ -187,9 +313,15 @@ class RepDocumentController(Controller):
             document=document,
             swaps=document.swaps or [],
             links=[(link, link_state(link, now).value) for link in links],
+            ratings=ratings,
+            needs=needs,
+            slots=slots,
             values=values or {},
             errors=errors or {},
+            failed=failed,
             created=created,
-            today=now.date().isoformat(),
-            status_code=status_code,
+            today=now.astimezone(zone(user.time_zone)).date().isoformat(),
+            max_comment=MAX_COMMENT,
+            max_need=MAX_NEED,
+            status_code=400 if errors else 200,
         )

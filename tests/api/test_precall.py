@@ -12,6 +12,7 @@ import pytest
 from litestar.testing import TestClient
 
 from api.app import create_app
+from api.clock import LocalTime
 from api.controllers.precall import duration, timeline
 from api.settings import Settings
 from tests.api.test_journey import BLOCKS, Site
@@ -148,10 +149,10 @@ def test_summary_durations_needs_and_timeline() -> None:
     )
     assert answered_need(sections[0].why) == '"Diesel is our biggest cost"'
     assert answered_need("general message") == ""
-    drawn = timeline(visits)
+    drawn = timeline(visits, LocalTime())
     assert drawn is not None and len(drawn.bars) == 2
     first, second = drawn.bars
     assert first.x == 8 and first.width > 3
     assert second.x + second.width <= drawn.width - 8 and second.width == 3
     assert second.y > first.y
-    assert timeline(()) is None
+    assert timeline((), LocalTime()) is None

@@ -75,11 +75,28 @@ def server_environment(data_dir: Path) -> dict[str, str]:
 
 @dataclass(frozen=True)
 class Server:
-    """The running app: its base URL, a rep key, and an HTTP client for the internal API."""
+    """The running app: its base URL, a rep key, an HTTP client for the internal API, and how
+    to run `pitchmap` commands against its data folder."""
 
     base_url: str
     key: str
     http: httpx.Client
+    env: dict[str, str]
+    root: Path
+
+    def create_user(self, email: str, role: str, password: str) -> None:
+        """`pitchmap users create`, the password on stdin as an administrator would pipe it."""
+        made = subprocess.run(
+            [*pitchmap_command(), "users", "create", email, "--role", role],
+            env=self.env,
+            cwd=self.root,
+            input=password + "\n",
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert made.returncode == 0, made.stderr
 
     def create_document(self, prospect: dict[str, Any]) -> dict[str, Any]:
         response = self.http.post("/api/documents", json={"prospect": prospect})
@@ -180,7 +197,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
             wait_until_up(base_url, process, log)
             headers = {"Authorization": f"Bearer {key}"}
             with httpx.Client(base_url=base_url, headers=headers, timeout=60.0) as http:
-                yield Server(base_url, key, http)
+                yield Server(base_url, key, http, env, root)
         finally:
             stop(process)
 

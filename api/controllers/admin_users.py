@@ -1,0 +1,178 @@
+"""The admin's page of the people who sign in: the list, a new user, a role changed, a user
+deleted. The rules are `pitchmap users create`'s (tracker.users), so the page and the command
+line can never disagree about what a valid user is."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+from urllib.parse import quote
+
+from litestar import Controller, MediaType, Request, Response, get, post
+from litestar.di import NamedDependency
+from litestar.exceptions import NotFoundException
+from litestar.params import FromPath, FromQuery, URLEncodedBody
+
+from api.auth import Action
+from api.runtime import Runtime
+from api.web_auth import permit_user, render_page, see_other
+from engine import InputError, Problem
+from tracker.models import ROLES
+from tracker.users import (
+    MIN_PASSWORD,
+    UserInfo,
+    create_user,
+    delete_user,
+    find_user,
+    list_users,
+    set_role,
+    user_problems,
+)
+
+MAX_NOTICE = 320
+# What the list says after a form has done its work (`?done=created&email=...`).
+NOTICES = {
+    "created": "Created {}.",
+    "changed": "Changed the role of {}.",
+    "deleted": "Deleted {}; their sessions have ended.",
+}
+NOT_YOURSELF = "You cannot {} yourself: ask another admin."
+MISMATCH = "The two passwords differ; type the same password twice."
+
+
+def field_errors(problems: Iterable[Problem]) -> dict[str, str]:
+    """A refused form's problems as one message per field (its first), shown beside it."""
+    errors: dict[str, str] = {}
+    for problem in problems:
+        errors.setdefault(problem.field, problem.message)
+    return errors
+
+
+def _admin(user: UserInfo) -> None:
+    """403 unless an admin: the contract gives users, like keys, to admins alone."""
+    permit_user(user, Action.MANAGE_USERS)
+
+
+def _done(what: str, whom: UserInfo) -> Response[Any]:
+    return see_other(f"/admin/users?done={what}&email={quote(whom.email)}")
+
+
+def _form(data: dict[str, str]) -> dict[str, str]:
+    return {k: v for k, v in data.items() if isinstance(v, str)}
+
+
+class AdminUserController(Controller):
+    path = "/admin/users"
+    include_in_schema = False
+
+    @get("/", media_type=MediaType.HTML)
+    async def index(
+        self,
+        request: Request[Any, Any, Any],
+        runtime: NamedDependency[Runtime],
+        user: NamedDependency[UserInfo],
+        done: FromQuery[str] = "",
+        email: FromQuery[str] = "",
+    ) -> Response[str]:
+        _admin(user)
+        notice = NOTICES[done].format(email[:MAX_NOTICE]) if done in NOTICES and email else ""
+        return await self._page(request, runtime, user, notice=notice)
+
+    @post("/", media_type=MediaType.HTML)
+    async def create(
+        self,
+        data: URLEncodedBody[dict[str, str]],
+        request: Request[Any, Any, Any],
+        runtime: NamedDependency[Runtime],
+        user: NamedDependency[UserInfo],
+    ) -> Response[str]:
+        _admin(user)
+        form = _form(data)
+        email, role = form.get("email", "").strip(), form.get("role", "")
+        password = form.get("password", "")
+        errors = field_errors(user_problems(email, role, password))
+        if password != form.get("password_again", ""):
+            errors.setdefault("password_again", MISMATCH)
+        if not errors:
+            try:
+                async with runtime.session() as session:
+                    made = await create_user(session, email, role, password)
+                    await session.commit()
+            except InputError as exc:  # the email has an account already
+                errors = field_errors(exc.problems)
+            else:
+                return _done("created", made)
+        values = {"email": email, "role": role}
+        return await self._page(request, runtime, user, values=values, errors=errors, status=400)
+
+    @post("/{user_id:int}/role", media_type=MediaType.HTML)
+    async def change_role(
+        self,
+        user_id: FromPath[int],
+        data: URLEncodedBody[dict[str, str]],
+        request: Request[Any, Any, Any],
+        runtime: NamedDependency[Runtime],
+        user: NamedDependency[UserInfo],
+    ) -> Response[str]:
+        _admin(user)
+        role = _form(data).get("role", "")
+        if user_id == user.id and role != user.role:
+            message = NOT_YOURSELF.format("demote")
+            return await self._page(request, runtime, user, message=message, status=400)
+        try:
+            async with runtime.session() as session:
+                changed = await set_role(session, user_id, role)
+                await session.commit()
+        except InputError as exc:
+            message = f"role: {field_errors(exc.problems)['role']}"
+            return await self._page(request, runtime, user, message=message, status=400)
+        if changed is None:
+            raise NotFoundException(f"no user {user_id}")
+        return _done("changed", changed)
+
+    @post("/{user_id:int}/delete", media_type=MediaType.HTML)
+    async def delete(
+        self,
+        user_id: FromPath[int],
+        request: Request[Any, Any, Any],
+        runtime: NamedDependency[Runtime],
+        user: NamedDependency[UserInfo],
+    ) -> Response[str]:
+        _admin(user)
+        if user_id == user.id:
+            message = NOT_YOURSELF.format("delete")
+            return await self._page(request, runtime, user, message=message, status=400)
+        async with runtime.session() as session:
+            gone = await find_user(session, user_id)
+            if gone is None or not await delete_user(session, user_id):
+                raise NotFoundException(f"no user {user_id}")
+            await session.commit()
+        return _done("deleted", gone)
+
+    async def _page(
+        self,
+        request: Request[Any, Any, Any],
+        runtime: Runtime,
+        user: UserInfo,
+        *,
+        values: dict[str, str] | None = None,
+        errors: dict[str, str] | None = None,
+        message: str = "",
+        notice: str = "",
+        status: int = 200,
+    ) -> Response[str]:
+        async with runtime.session() as session:
+            users = await list_users(session)
+        return render_page(
+            request,
+            "admin_users.html",
+            user=user,
+            users=users,
+            roles=ROLES,
+            min_password=MIN_PASSWORD,
+            values=values or {},
+            errors=errors or {},
+            message=message,
+            notice=notice,
+            status_code=status,
+        )

@@ -1,0 +1,153 @@
+"""The admin's users page through the real app, on both backends: only admins reach it; a user
+is made with the CLI's rules, given another role, or deleted (which ends their sessions); an
+admin can neither demote nor delete themselves."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from litestar.testing import TestClient
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from api.app import create_app
+from api.settings import Settings
+from api.web_auth import SESSION_COOKIE
+from tests.api.test_account import in_database, user_row
+from tests.api.test_journey import Site
+from tests.api.test_sign_in import PASSWORD, hold_session, sign_in
+from tests.conftest import BACKENDS, new_database
+from tracker.models import User
+
+_ROW = re.compile(r'<tr data-user="(\d+)">\s*<td>([^<]+)')
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def site(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Site]:
+    data: Path = tmp_path_factory.mktemp("data")
+    settings = Settings(data_dir=data, database=new_database(request, str(request.param), data))
+    with TestClient(create_app(settings), base_url="https://testserver.local") as client:
+        yield Site(client, settings)
+
+
+def users(site: Site) -> int:
+    async def count(session: AsyncSession) -> int:
+        return int(await session.scalar(select(func.count()).select_from(User)) or 0)
+
+    return in_database(site, count)
+
+
+def new_user_form(email: str, role: str = "rep", password: str = PASSWORD) -> dict[str, str]:
+    return {"email": email, "role": role, "password": password, "password_again": password}
+
+
+@pytest.mark.parametrize("role", ["rep", "marketing"])
+def test_only_an_admin_reaches_the_users_page(site: Site, role: str) -> None:
+    site.rep(role)
+    assert site.client.get("/admin/users").status_code == 403
+    before = users(site)
+    made = site.post("/admin/users", new_user_form(f"sneaky-{role}@vendor.example", "admin"))
+    assert made.status_code == 403
+    assert users(site) == before
+    site.client.cookies.clear()
+    assert site.client.get("/admin/users", follow_redirects=False).status_code == 303
+
+
+def test_an_admin_creates_a_user_who_can_then_sign_in(site: Site) -> None:
+    admin = site.rep("admin")
+    made = site.post("/admin/users", new_user_form("New.Person@Vendor.example", "marketing"))
+    assert made.status_code == 303, made.text
+    assert made.headers["location"] == "/admin/users?done=created&email=new.person%40vendor.example"
+    page = site.client.get(made.headers["location"])
+    assert page.status_code == 200
+    assert "Created new.person@vendor.example." in page.text
+    rows = dict((email.strip(), int(id_)) for id_, email in _ROW.findall(page.text))
+    assert admin in rows and "new.person@vendor.example" in rows
+    assert user_row(site, "new.person@vendor.example").role == "marketing"
+    site.client.cookies.clear()
+    assert sign_in(site.client, "new.person@vendor.example").status_code == 303
+
+
+def test_the_confirmation_is_escaped(site: Site) -> None:
+    site.rep("admin")
+    page = site.client.get("/admin/users?done=created&email=<script>x</script>")
+    assert "<script>x</script>" not in page.text and "&lt;script&gt;" in page.text
+
+
+@pytest.mark.parametrize(
+    ("form", "field"),
+    [
+        (new_user_form("not-an-email"), "email"),
+        (new_user_form("someone@vendor.example", "owner"), "role"),
+        (new_user_form("someone@vendor.example", password="9 chars!!"), "password"),
+        (
+            {**new_user_form("someone@vendor.example"), "password_again": "another password"},
+            "password_again",
+        ),
+    ],
+)
+def test_a_bad_field_is_refused_by_name_and_nothing_is_written(
+    site: Site, form: dict[str, str], field: str
+) -> None:
+    site.rep("admin")
+    before = users(site)
+    refused = site.post("/admin/users", form)
+    assert refused.status_code == 400
+    assert f'id="{field}-error"' in refused.text
+    assert f'aria-describedby="{field}-error"' in refused.text
+    assert users(site) == before
+
+
+def test_an_email_that_has_an_account_is_refused_naming_it(site: Site) -> None:
+    admin = site.rep("admin")
+    before = users(site)
+    refused = site.post("/admin/users", new_user_form(admin.upper()))
+    assert refused.status_code == 400
+    assert 'id="email-error"' in refused.text and f"{admin} already has an account" in refused.text
+    assert users(site) == before
+
+
+def test_an_admin_cannot_demote_or_delete_themselves(site: Site) -> None:
+    admin = site.rep("admin")
+    me = user_row(site, admin).id
+    demoted = site.post(f"/admin/users/{me}/role", {"role": "rep"})
+    assert demoted.status_code == 400 and "You cannot demote yourself" in demoted.text
+    deleted = site.post(f"/admin/users/{me}/delete", {})
+    assert deleted.status_code == 400 and "You cannot delete yourself" in deleted.text
+    assert user_row(site, admin).role == "admin"
+    assert site.client.get("/admin/users").status_code == 200
+
+
+def test_an_admin_changes_another_user_s_role(site: Site) -> None:
+    other = site.rep()
+    site.rep("admin")
+    their_id = user_row(site, other).id
+    refused = site.post(f"/admin/users/{their_id}/role", {"role": "owner"})
+    assert refused.status_code == 400 and "role:" in refused.text
+    assert user_row(site, other).role == "rep"
+    changed = site.post(f"/admin/users/{their_id}/role", {"role": "marketing"})
+    assert changed.status_code == 303
+    assert "Changed the role of" in site.client.get(changed.headers["location"]).text
+    assert user_row(site, other).role == "marketing"
+    assert site.post("/admin/users/999999/role", {"role": "rep"}).status_code == 404
+
+
+def test_a_deleted_user_s_session_no_longer_works(site: Site) -> None:
+    doomed = site.rep()
+    their_session = site.client.cookies[SESSION_COOKIE]
+    assert site.client.get("/account", follow_redirects=False).status_code == 200
+    site.rep("admin")
+    their_id = user_row(site, doomed).id
+    gone = site.post(f"/admin/users/{their_id}/delete", {})
+    assert gone.status_code == 303
+    assert f"Deleted {doomed}" in site.client.get(gone.headers["location"]).text
+    assert site.post(f"/admin/users/{their_id}/delete", {}).status_code == 404
+    hold_session(site.client, their_session)
+    assert site.client.get("/account", follow_redirects=False).status_code == 303
+    site.client.cookies.clear()
+    assert sign_in(site.client, doomed).status_code != 303
