@@ -5,11 +5,14 @@ A block's score adds three things, each bounded so no single one decides alone:
   that of its passage closest to any one need statement (plus a little of its similarity
   to the prospect's profile words);
 - facet fit: a bonus for each facet that names the prospect's value, a larger penalty for
-  each facet aimed only at other values; a facet the block leaves empty is neutral;
+  each facet aimed only at other values; a facet the block leaves empty is neutral; a facet
+  the block names but the prospect's profile leaves unstated counts its expected fit, as if
+  the prospect held any of the library's values for it equally likely;
 - coherence: later slots lean towards blocks that support what earlier slots already said,
   so proof backs the value claimed rather than merely echoing the needs.
 Within a slot that takes several blocks, a block that repeats one already chosen is
-penalised (maximal marginal relevance), so the slot carries different messages.
+penalised (maximal marginal relevance), and each further block is credited only for the
+needs the slot's earlier blocks have not answered yet, so the slot carries different messages.
 Eligibility is decided before any score: no weight can bring an ineligible block back.
 """
 
@@ -112,6 +115,7 @@ class _Fit:
     facet_fit: Scores
     matched: dict[str, NDArray[np.bool_]]
     mismatched: dict[str, NDArray[np.bool_]]
+    unstated: dict[str, NDArray[np.bool_]]
     values: dict[str, tuple[str, ...]]
     need_scores: Scores
     shortlists: dict[str, NDArray[np.intp]]
@@ -140,7 +144,8 @@ def select(
             continue
         support = _support(table, candidates, chosen)
         scores = fit.relevance[candidates] + fit.facet_fit[candidates] + w.coherence * support
-        picks = _diverse_top(table, candidates, scores, slot.count, w)
+        needs = fit.need_scores[:, candidates]
+        picks = _diverse_top(table, candidates, scores, needs, slot.count, w)
         for pick in picks:
             why = _why(table, query, fit, candidates[pick], chosen, w)
             block_id = table.blocks[candidates[pick]].id
@@ -165,6 +170,9 @@ def _fit(
     facets = _facets(table, prospect)
     near, relevance = _block_similarities(table, query, w)
     facet_fit = w.facet_match * facets.matches - w.facet_mismatch * facets.mismatches
+    # Unstated facets: matched with probability `share`, mismatched otherwise.
+    facet_fit += (w.facet_match + w.facet_mismatch) * facets.unstated_share
+    facet_fit -= w.facet_mismatch * facets.unstated
     prior = relevance + facet_fit
     if len(query.needs):
         prior += w.best_passage * near.max(axis=0)
@@ -177,8 +185,16 @@ def _fit(
     need_scores[:, rows] = table.best_passage(query.need_vectors, rows)
     if len(query.needs):
         relevance[rows] += w.best_passage * need_scores[:, rows].max(axis=0)
-    matched, mismatched, values = facets.matched, facets.mismatched, facets.values
-    return _Fit(relevance, facet_fit, matched, mismatched, values, need_scores, shortlists)
+    return _Fit(
+        relevance,
+        facet_fit,
+        facets.matched,
+        facets.mismatched,
+        facets.unstated_by_name,
+        facets.values,
+        need_scores,
+        shortlists,
+    )
 
 
 def _block_similarities(table: BlockTable, query: Query, w: Weights) -> tuple[Scores, Scores]:
@@ -197,26 +213,61 @@ def _block_similarities(table: BlockTable, query: Query, w: Weights) -> tuple[Sc
 class _Facets(NamedTuple):
     matches: Scores
     mismatches: Scores
+    # Facets a block names that the prospect leaves unstated: how many, and summed over them
+    # the share of the facet's known values the block names (its chance of a match).
+    unstated: Scores
+    unstated_share: Scores
     matched: dict[str, NDArray[np.bool_]]
     mismatched: dict[str, NDArray[np.bool_]]
+    unstated_by_name: dict[str, NDArray[np.bool_]]
     values: dict[str, tuple[str, ...]]
 
 
 def _facets(table: BlockTable, prospect: Prospect) -> _Facets:
-    """Per block, how many facets name the prospect's value and how many aim elsewhere."""
-    matches = np.zeros(len(table), dtype=np.float32)
-    mismatches = np.zeros(len(table), dtype=np.float32)
+    """Per block, how many facets name the prospect's value, how many aim elsewhere, and how
+    many aim at values of a facet the prospect's profile does not state.
+
+    A block aimed at one region is a gamble for a prospect whose region is unknown: with
+    nothing known, each of the facet's K values the library uses is taken as equally likely,
+    so a block naming n of them scores its expected fit, a match with probability n/K and a
+    mismatch otherwise. A generic block, right for any value, stays the safe choice.
+    """
+    n = len(table)
+    matches = np.zeros(n, dtype=np.float32)
+    mismatches = np.zeros(n, dtype=np.float32)
+    unstated = np.zeros(n, dtype=np.float32)
+    unstated_share = np.zeros(n, dtype=np.float32)
     matched: dict[str, NDArray[np.bool_]] = {}
     mismatched: dict[str, NDArray[np.bool_]] = {}
+    unstated_by_name: dict[str, NDArray[np.bool_]] = {}
     values = {name: prospect.facet(name) for name in sorted(table.facets) if prospect.facet(name)}
-    for name, wanted in values.items():
+    for name in sorted(table.facets):
         column = table.facet(name)
-        named = column.naming(wanted)
-        matched[name] = column.present & named
-        mismatched[name] = column.present & ~named
-        matches += matched[name]
-        mismatches += mismatched[name]
-    return _Facets(matches, mismatches, matched, mismatched, values)
+        wanted = values.get(name)
+        if wanted:
+            named = column.naming(wanted)
+            matched[name] = column.present & named
+            mismatched[name] = column.present & ~named
+            matches += matched[name]
+            mismatches += mismatched[name]
+        elif name != COMPETITOR and column.present.any():
+            # (A competitor block is never eligible for a prospect without a competitor.)
+            named_count = np.zeros(n, dtype=np.float32)
+            for mask in column.values.values():
+                named_count += mask
+            unstated_by_name[name] = column.present
+            unstated += column.present
+            unstated_share += np.minimum(named_count / len(column.values), 1.0)
+    return _Facets(
+        matches,
+        mismatches,
+        unstated,
+        unstated_share,
+        matched,
+        mismatched,
+        unstated_by_name,
+        values,
+    )
 
 
 def _allowed_rows(table: BlockTable, slot: str, allowed: NDArray[np.bool_]) -> NDArray[np.intp]:
@@ -241,19 +292,40 @@ def _support(table: BlockTable, candidates: NDArray[np.intp], chosen: list[int])
 
 
 def _diverse_top(
-    table: BlockTable, candidates: NDArray[np.intp], scores: Scores, count: int, w: Weights
+    table: BlockTable,
+    candidates: NDArray[np.intp],
+    scores: Scores,
+    needs: Scores,
+    count: int,
+    w: Weights,
 ) -> list[int]:
-    """Greedy maximal marginal relevance: each next pick pays for resembling earlier picks.
+    """Greedy picks that each add something the slot does not say yet.
 
+    Maximal marginal relevance: each next pick pays for resembling earlier picks. Need
+    coverage: a candidate's best-answered-need credit counts only the needs still open, a
+    need being closed by the earlier pick that answered it best, so a second block answers a
+    second need rather than the first need again (all needs reopen once each is closed).
+    With one pick or one need this is plain ranking by `scores`.
     Ties go to the candidate listed first (blocks are ordered by id), for determinism.
     """
     picks: list[int] = []
     vectors = table.vectors[candidates]
     penalty = np.zeros(len(candidates), dtype=np.float32)
+    has_needs = needs.shape[0] > 0
+    without_needs = scores - w.best_passage * needs.max(axis=0) if has_needs else scores
+    open_needs = np.ones(needs.shape[0], dtype=bool)
     for _ in range(min(count, len(candidates))):
-        adjusted = np.where(np.isin(np.arange(len(candidates)), picks), -np.inf, scores - penalty)
+        if has_needs:
+            if not open_needs.any():
+                open_needs[:] = True
+            current = without_needs + w.best_passage * needs[open_needs].max(axis=0)
+        else:
+            current = scores
+        adjusted = np.where(np.isin(np.arange(len(candidates)), picks), -np.inf, current - penalty)
         pick = int(np.argmax(adjusted))
         picks.append(pick)
+        if has_needs:
+            open_needs[int(np.argmax(np.where(open_needs, needs[:, pick], -np.inf)))] = False
         overlap = np.clip((vectors @ vectors[pick] - w.redundancy_floor), 0, None)
         penalty = np.maximum(penalty, w.redundancy * overlap / (1 - w.redundancy_floor))
     return picks
@@ -302,7 +374,14 @@ def _why(
     missed = [name for name, mask in fit.mismatched.items() if mask[index]]
     if missed:
         parts.append("aimed at another " + ", ".join(missed))
-    if not (matched or rival or missed):
+    unstated = [
+        f"{name} {'/'.join(block.tags.get(name, ()))}"
+        for name, mask in fit.unstated.items()
+        if mask[index]
+    ]
+    if unstated:
+        parts.append("aimed at " + ", ".join(unstated) + " (not in the profile)")
+    if not (matched or rival or missed or unstated):
         parts.append("general message")
     answers = [
         f'"{_clip(query.needs[i])}"'
