@@ -113,3 +113,9 @@ def day_start(field: str, value: str, local: dt.tzinfo, days_after: int = 0) -> 
     except (ValueError, OverflowError):
         raise bad_field(field, f"{value[:40]!r} is not a date (YYYY-MM-DD)") from None
     return dt.datetime.combine(day, dt.time(), local)
+
+
+def form_text(data: Mapping[str, Any]) -> dict[str, str]:
+    """A posted form's text fields: a field sent twice (a list) or as a file is dropped, so
+    each handler sees one string per name or nothing."""
+    return {k: v for k, v in data.items() if isinstance(v, str)}

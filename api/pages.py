@@ -18,7 +18,8 @@ def _environment() -> Environment:
 
 
 def render(template: str, status_code: int = 200, **context: Any) -> Response[str]:
-    library = context.get("library")
-    context.setdefault("library_name", library.name if library is not None else "no library")
+    if "library" in context:  # pages about the library name it, or say there is none
+        library = context["library"]
+        context.setdefault("library_name", library.name if library is not None else "no library")
     html = _environment().get_template(template).render(**context)
     return Response(html, media_type=MediaType.HTML, status_code=status_code)

@@ -13,6 +13,7 @@ from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery, URLEncodedBody
 
+from api import fields
 from api.auth import Action
 from api.runtime import Runtime
 from api.web_auth import permit_user, render_page, see_other
@@ -57,10 +58,6 @@ def _done(what: str, whom: UserInfo) -> Response[Any]:
     return see_other(f"/admin/users?done={what}&email={quote(whom.email)}")
 
 
-def _form(data: dict[str, str]) -> dict[str, str]:
-    return {k: v for k, v in data.items() if isinstance(v, str)}
-
-
 class AdminUserController(Controller):
     path = "/admin/users"
     include_in_schema = False
@@ -87,7 +84,7 @@ class AdminUserController(Controller):
         user: NamedDependency[UserInfo],
     ) -> Response[str]:
         _admin(user)
-        form = _form(data)
+        form = fields.form_text(data)
         email, role = form.get("email", "").strip(), form.get("role", "")
         password = form.get("password", "")
         errors = field_errors(user_problems(email, role, password))
@@ -115,7 +112,7 @@ class AdminUserController(Controller):
         user: NamedDependency[UserInfo],
     ) -> Response[str]:
         _admin(user)
-        role = _form(data).get("role", "")
+        role = fields.form_text(data).get("role", "")
         if user_id == user.id and role != user.role:
             message = NOT_YOURSELF.format("demote")
             return await self._page(request, runtime, user, message=message, status=400)

@@ -13,7 +13,7 @@ from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery, URLEncodedBody
 
-from api import building
+from api import building, fields
 from api.auth import permit_owner
 from api.clock import LocalTime
 from api.controllers.documents import selector_of
@@ -84,7 +84,7 @@ def _posted(
     runtime: Runtime, data: Mapping[str, str]
 ) -> tuple[dict[str, str], dict[str, Any], dict[str, str]]:
     """The prospect form as posted, the profile it makes, and what is wrong per field."""
-    form = {k: v for k, v in data.items() if isinstance(v, str)}
+    form = fields.form_text(data)
     profile, errors = prospect_profile(form, selector_of(runtime).indexed.library.facet_values())
     return form, profile, errors
 
@@ -250,7 +250,7 @@ class ProspectController(Controller):
         selector, row, prospect, selection, as_of = await _selected(runtime, key, user)
         rep = rep_of(user)
         try:
-            form = {k: v for k, v in data.items() if isinstance(v, str)}
+            form = fields.form_text(data)
             swapped, swaps = apply_swaps(selection, choices_of(form), rep.name or user.email)
         except SwapError as exc:
             return self._preview(

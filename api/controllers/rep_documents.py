@@ -15,6 +15,7 @@ from litestar.params import FromPath, URLEncodedBody
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from api import fields
 from api.auth import permit_owner
 from api.clock import zone
 from api.controllers.documents import DOWNLOADS, attachment, load_document
@@ -186,7 +187,7 @@ class RepDocumentController(Controller):
         runtime: NamedDependency[Runtime],
         user: NamedDependency[UserInfo],
     ) -> Response[str]:
-        form = {k: v for k, v in data.items() if isinstance(v, str)}
+        form = fields.form_text(data)
         options, errors = link_form(form, user.time_zone)
         if options is None:
             return await self._page(request, runtime, user, document_id, values=form, errors=errors)
@@ -226,7 +227,7 @@ class RepDocumentController(Controller):
         user: NamedDependency[UserInfo],
     ) -> Response[str]:
         """The user's verdict on one block of the document (replacing their earlier one)."""
-        form = {k: v for k, v in data.items() if isinstance(v, str)}
+        form = fields.form_text(data)
         async with runtime.session() as session:
             document = await user_document(session, document_id, user)
             rating, errors = rating_form(form, document)
@@ -256,7 +257,7 @@ class RepDocumentController(Controller):
         user: NamedDependency[UserInfo],
     ) -> Response[str]:
         """A need the prospect raised that no block of the document answered."""
-        form = {k: v for k, v in data.items() if isinstance(v, str)}
+        form = fields.form_text(data)
         async with runtime.session() as session:
             document = await user_document(session, document_id, user)
             slots = await document_slots(session, document)

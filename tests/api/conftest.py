@@ -1,17 +1,23 @@
-"""A served app per database backend, on one small real library, and keys to call it with."""
+"""Served apps for the API and page tests, each started once per module (starting one loads
+the embedding model): `served` per backend with API keys; `site` on SQLite and `any_site` per
+backend, signed in through the pages, on the library of `library_blocks`."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from litestar.testing import TestClient
 
 from api.app import create_app
 from api.settings import Settings
+from tests.api.test_journey import BLOCKS as JOURNEY_BLOCKS
+from tests.api.test_journey import Site
 from tests.conftest import BACKENDS, new_database
 from tests.factories import write_library
 from tracker.database import create_engine, create_sessions
@@ -80,3 +86,52 @@ def served(
         create_app(settings, library_dir), base_url="https://testserver.local"
     ) as client:
         yield Served(client, settings)
+
+
+@pytest.fixture(scope="module")
+def library_blocks() -> list[dict[str, Any]] | None:
+    """The blocks `site` and `any_site` serve; a module overrides this fixture to serve its own
+    library, or none (None)."""
+    return JOURNEY_BLOCKS
+
+
+@pytest.fixture(scope="module")
+def site_library(
+    tmp_path_factory: pytest.TempPathFactory, library_blocks: list[dict[str, Any]] | None
+) -> Path | None:
+    if library_blocks is None:
+        return None
+    return write_library(tmp_path_factory.mktemp("lib") / "library", library_blocks)
+
+
+@pytest.fixture(scope="module")
+def site(
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    site_library: Path | None,
+) -> Iterator[Site]:
+    with serve_site(request, "sqlite", tmp_path_factory.mktemp("data"), site_library) as site:
+        yield site
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def any_site(
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    site_library: Path | None,
+) -> Iterator[Site]:
+    backend = str(request.param)
+    with serve_site(request, backend, tmp_path_factory.mktemp("data"), site_library) as site:
+        yield site
+
+
+@contextmanager
+def serve_site(
+    request: pytest.FixtureRequest, backend: str, data: Path, library: Path | None
+) -> Iterator[Site]:
+    """The app on a new database of `backend`, reached over https as in production (the
+    viewer's grant cookie is Secure there), its share links on a base URL of their own."""
+    url = new_database(request, backend, data)
+    settings = Settings(data_dir=data, database=url, base_url="https://s.example")
+    with TestClient(create_app(settings, library), base_url="https://testserver.local") as client:
+        yield Site(client, settings)

@@ -3,44 +3,18 @@ page shows times in, and a password change that ends the user's other sessions."
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
-from collections.abc import Awaitable, Callable, Iterator
-from pathlib import Path
-from typing import TypeVar
 
 import pytest
-from litestar.testing import TestClient
 from sqlalchemy import update
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.app import create_app
-from api.settings import Settings
 from api.web_auth import SESSION_COOKIE
+from tests.api.sites import in_database
 from tests.api.test_journey import Site
 from tests.api.test_sign_in import PASSWORD, hold_session, sign_in
-from tests.conftest import BACKENDS, new_database
-from tracker.database import create_engine, create_sessions
 from tracker.models import User
 
-T = TypeVar("T")
 NEW_PASSWORD = "a new and longer passphrase"
-
-
-def in_database(site: Site, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
-    """Run `work` in a committed transaction of the site's database."""
-
-    async def run() -> T:
-        engine = create_engine(site.settings.database_url)
-        try:
-            async with create_sessions(engine)() as session:
-                result = await work(session)
-                await session.commit()
-                return result
-        finally:
-            await engine.dispose()
-
-    return asyncio.run(run())
 
 
 def user_row(site: Site, email: str) -> User:
@@ -49,14 +23,15 @@ def user_row(site: Site, email: str) -> User:
     return user
 
 
-@pytest.fixture(scope="module", params=BACKENDS)
-def site(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Site]:
-    data: Path = tmp_path_factory.mktemp("data")
-    settings = Settings(data_dir=data, database=new_database(request, str(request.param), data))
-    with TestClient(create_app(settings), base_url="https://testserver.local") as client:
-        yield Site(client, settings)
+@pytest.fixture(scope="module")
+def library_blocks() -> None:
+    """These pages need no library."""
+
+
+@pytest.fixture(scope="module")
+def site(any_site: Site) -> Site:
+    """Every test here runs on each backend."""
+    return any_site
 
 
 def test_the_account_page_shows_email_role_and_every_zone(site: Site) -> None:

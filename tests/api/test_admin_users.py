@@ -5,34 +5,30 @@ admin can neither demote nor delete themselves."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
-from litestar.testing import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.app import create_app
-from api.settings import Settings
 from api.web_auth import SESSION_COOKIE
-from tests.api.test_account import in_database, user_row
+from tests.api.sites import in_database
+from tests.api.test_account import user_row
 from tests.api.test_journey import Site
 from tests.api.test_sign_in import PASSWORD, hold_session, sign_in
-from tests.conftest import BACKENDS, new_database
 from tracker.models import User
 
 _ROW = re.compile(r'<tr data-user="(\d+)">\s*<td>([^<]+)')
 
 
-@pytest.fixture(scope="module", params=BACKENDS)
-def site(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Site]:
-    data: Path = tmp_path_factory.mktemp("data")
-    settings = Settings(data_dir=data, database=new_database(request, str(request.param), data))
-    with TestClient(create_app(settings), base_url="https://testserver.local") as client:
-        yield Site(client, settings)
+@pytest.fixture(scope="module")
+def library_blocks() -> None:
+    """These pages need no library."""
+
+
+@pytest.fixture(scope="module")
+def site(any_site: Site) -> Site:
+    """Every test here runs on each backend."""
+    return any_site
 
 
 def users(site: Site) -> int:

@@ -5,87 +5,52 @@ visits made here, the breakdown by prospect facets, and the reps' ratings and ne
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import hashlib
 import re
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from litestar.testing import TestClient
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.app import create_app
-from api.settings import Settings
 from engine import load_library
+from tests.api.sites import in_database
 from tests.api.test_journey import BLOCKS, Site
-from tests.conftest import new_database
-from tests.factories import write_block, write_library
-from tracker.database import create_engine, create_sessions
+from tests.factories import write_block
 from tracker.library_store import import_library
 from tracker.models import DocumentSection, SectionTime, ShareLink, Visit, utcnow
 
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture(scope="module")
-def library_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return write_library(tmp_path_factory.mktemp("lib") / "library", BLOCKS)
-
-
-@pytest.fixture(scope="module")
-def site(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, library_dir: Path
-) -> Iterator[Site]:
-    data = tmp_path_factory.mktemp("data")
-    settings = Settings(
-        data_dir=data, database=new_database(request, "sqlite", data), base_url="https://s.example"
-    )
-    with TestClient(
-        create_app(settings, library_dir), base_url="https://testserver.local"
-    ) as client:
-        yield Site(client, settings)
-
-
 def visit(site: Site, document_id: str, dwell_ms: int | None) -> None:
     """A session of the document now; with `dwell_ms`, the proof section was seen that long."""
 
-    async def add() -> None:
-        engine = create_engine(site.settings.database_url)
-        try:
-            async with create_sessions(engine)() as session:
-                link = await session.scalar(
-                    select(ShareLink).where(ShareLink.document_id == document_id)
+    async def add(session: AsyncSession) -> None:
+        link = await session.scalar(select(ShareLink).where(ShareLink.document_id == document_id))
+        assert link is not None
+        row = Visit(
+            link_id=link.id,
+            created_at=utcnow(),
+            secret_hash=hashlib.sha256(str(dwell_ms).encode()).hexdigest(),
+            user_agent_kind="browser",
+        )
+        session.add(row)
+        await session.flush()
+        if dwell_ms is not None:
+            section = await session.scalar(
+                select(DocumentSection).where(
+                    DocumentSection.document_id == document_id, DocumentSection.slot == "proof"
                 )
-                assert link is not None
-                row = Visit(
-                    link_id=link.id,
-                    created_at=utcnow(),
-                    secret_hash=hashlib.sha256(str(dwell_ms).encode()).hexdigest(),
-                    user_agent_kind="browser",
-                )
-                session.add(row)
-                await session.flush()
-                if dwell_ms is not None:
-                    section = await session.scalar(
-                        select(DocumentSection).where(
-                            DocumentSection.document_id == document_id,
-                            DocumentSection.slot == "proof",
-                        )
-                    )
-                    assert section is not None and section.reading_ms <= 5_000
-                    session.add(
-                        SectionTime(
-                            visit_id=row.id, section_id=section.id, dwell_ms=dwell_ms, seen=True
-                        )
-                    )
-                await session.commit()
-        finally:
-            await engine.dispose()
+            )
+            assert section is not None and section.reading_ms <= 5_000
+            session.add(
+                SectionTime(visit_id=row.id, section_id=section.id, dwell_ms=dwell_ms, seen=True)
+            )
 
-    asyncio.run(add())
+    in_database(site, add)
 
 
 def reimport_changed(site: Site, library_dir: Path, tmp: Path) -> None:
@@ -95,16 +60,10 @@ def reimport_changed(site: Site, library_dir: Path, tmp: Path) -> None:
     proof = next(b for b in BLOCKS if b["id"] == "p-fleet")
     write_block(changed, {**proof, "body": "14% less diesel, audited."})
 
-    async def store() -> None:
-        engine = create_engine(site.settings.database_url)
-        try:
-            async with create_sessions(engine)() as session:
-                await import_library(session, load_library(changed))
-                await session.commit()
-        finally:
-            await engine.dispose()
+    async def store(session: AsyncSession) -> None:
+        await import_library(session, load_library(changed))
 
-    asyncio.run(store())
+    in_database(site, store)
 
 
 def table_row(page: str, marker: str) -> list[str]:
@@ -126,7 +85,7 @@ def test_an_unknown_block_is_a_404(site: Site) -> None:
 
 
 def test_the_block_page_tells_the_block_s_whole_story(
-    site: Site, library_dir: Path, tmp_path: Path
+    site: Site, site_library: Path, tmp_path: Path
 ) -> None:
     rep = site.rep()
     document_id = site.generate(site.new_prospect("Story Freight"))
@@ -145,7 +104,7 @@ def test_the_block_page_tells_the_block_s_whole_story(
         f"/documents/{document_id}/needs", {"need": "Proof from a bank", "slot": "proof"}
     )
     assert reported.status_code == 303
-    reimport_changed(site, library_dir, tmp_path)
+    reimport_changed(site, site_library, tmp_path)
 
     site.rep("marketing")
     page = site.client.get("/marketing/blocks/p-fleet")

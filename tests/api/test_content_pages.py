@@ -7,20 +7,14 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import re
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from litestar.testing import TestClient
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.app import create_app
-from api.settings import Settings
-from tests.api.test_account import in_database
+from tests.api.sites import in_database
 from tests.api.test_journey import Site
-from tests.conftest import new_database
-from tests.factories import write_library
 from tracker.models import (
     Block,
     BlockVersion,
@@ -60,14 +54,8 @@ BLOCKS = [
 
 
 @pytest.fixture(scope="module")
-def site(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Site]:
-    library = write_library(tmp_path_factory.mktemp("lib") / "library", BLOCKS)
-    data = tmp_path_factory.mktemp("data")
-    settings = Settings(data_dir=data, database=new_database(request, "sqlite", data))
-    with TestClient(create_app(settings, library), base_url="https://testserver.local") as client:
-        yield Site(client, settings)
+def library_blocks() -> list[dict[str, Any]]:
+    return BLOCKS
 
 
 def march(day: int) -> dt.datetime:

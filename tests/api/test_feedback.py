@@ -5,56 +5,24 @@ share link's copy button and the link expiry in the user's own time zone."""
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import re
-from collections.abc import Callable, Coroutine, Iterator
-from typing import Any, TypeVar
 
 import pytest
-from litestar.testing import TestClient
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.app import create_app
-from api.settings import Settings
+from tests.api.sites import in_database
 from tests.api.test_journey import BLOCKS, Site
-from tests.conftest import BACKENDS, new_database
-from tests.factories import write_library
-from tracker.database import create_engine, create_sessions
 from tracker.models import BlockRating, Document, ReportedNeed, ShareLink, User
 
 pytestmark = pytest.mark.slow
-T = TypeVar("T")
 
 
-@pytest.fixture(scope="module", params=BACKENDS)
-def site(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Site]:
-    library = write_library(tmp_path_factory.mktemp("lib") / "library", BLOCKS)
-    data = tmp_path_factory.mktemp("data")
-    settings = Settings(
-        data_dir=data,
-        database=new_database(request, str(request.param), data),
-        base_url="https://s.example",
-    )
-    with TestClient(create_app(settings, library), base_url="https://testserver.local") as client:
-        yield Site(client, settings)
-
-
-def query(site: Site, work: Callable[[AsyncSession], Coroutine[Any, Any, T]]) -> T:
-    async def run() -> T:
-        engine = create_engine(site.settings.database_url)
-        try:
-            async with create_sessions(engine)() as session:
-                result = await work(session)
-                await session.commit()
-                return result
-        finally:
-            await engine.dispose()
-
-    return asyncio.run(run())
+@pytest.fixture(scope="module")
+def site(any_site: Site) -> Site:
+    """Every test here runs on each backend."""
+    return any_site
 
 
 def ratings_of(site: Site, document_id: str) -> list[tuple[bool, str]]:
@@ -66,14 +34,14 @@ def ratings_of(site: Site, document_id: str) -> list[tuple[bool, str]]:
         )
         return [(useful, comment) for useful, comment in rows]
 
-    return query(site, work)
+    return in_database(site, work)
 
 
 def needs_count(site: Site) -> int:
     async def work(session: AsyncSession) -> int:
         return int(await session.scalar(select(func.count()).select_from(ReportedNeed)) or 0)
 
-    return query(site, work)
+    return in_database(site, work)
 
 
 def proof_block(site: Site, document_id: str) -> str:
@@ -204,7 +172,7 @@ def test_a_link_expires_at_the_end_of_the_day_where_the_user_is(site: Site) -> N
             update(User).where(User.email == email).values(time_zone="America/Los_Angeles")
         )
 
-    query(site, to_los_angeles)
+    in_database(site, to_los_angeles)
     document_id = site.generate(site.new_prospect("Pacific Freight"))
     made = site.post(
         f"/documents/{document_id}/links", {"recipient": "pat@example.com", "expires": "2999-01-31"}

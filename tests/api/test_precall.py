@@ -6,51 +6,17 @@ from __future__ import annotations
 import datetime as dt
 import re
 import time
-from collections.abc import Iterator
 
 import pytest
-from litestar.testing import TestClient
 
-from api.app import create_app
 from api.clock import LocalTime
 from api.controllers.precall import duration, timeline
-from api.settings import Settings
-from tests.api.test_journey import BLOCKS, Site
-from tests.conftest import BACKENDS, new_database
-from tests.factories import write_library
+from tests.api.test_journey import Site
 from tracker.models import DocumentSection
 from tracker.precall import PreCall, PreCallSection, PreCallVisit, answered_need
 
 BROWSER = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/156.0 Safari/537.36"
 _URL = re.compile(r'id="new-url" readonly value="([^"]+)"')
-
-
-@pytest.fixture(scope="module")
-def site(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Site]:
-    library = write_library(tmp_path_factory.mktemp("lib") / "library", BLOCKS)
-    data = tmp_path_factory.mktemp("data")
-    settings = Settings(
-        data_dir=data, database=new_database(request, "sqlite", data), base_url="https://s.example"
-    )
-    with TestClient(create_app(settings, library), base_url="https://testserver.local") as client:
-        yield Site(client, settings)
-
-
-@pytest.fixture(scope="module", params=BACKENDS)
-def any_site(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Site]:
-    library = write_library(tmp_path_factory.mktemp("lib") / "library", BLOCKS)
-    data = tmp_path_factory.mktemp("data")
-    settings = Settings(
-        data_dir=data,
-        database=new_database(request, str(request.param), data),
-        base_url="https://s.example",
-    )
-    with TestClient(create_app(settings, library), base_url="https://testserver.local") as client:
-        yield Site(client, settings)
 
 
 def share(site: Site, document_id: str) -> str:
@@ -59,6 +25,23 @@ def share(site: Site, document_id: str) -> str:
     match = _URL.search(made.text)
     assert match is not None
     return match.group(1).rsplit("/", 1)[1]
+
+
+def read_second_section(site: Site, document_id: str) -> int:
+    """A browser's visit over a new share link that reads the document's second section for
+    2.2 s; the wait is real, as the server believes no more dwell than time that passed.
+    Returns the visit's id."""
+    token = share(site, document_id)
+    started = site.client.post(f"/d/{token}/visits", json={}, headers={"User-Agent": BROWSER})
+    assert started.status_code == 201, started.text
+    visit = started.json()
+    time.sleep(2.3)
+    beat = {"visit": visit["visit"], "secret": visit["secret"], "seq": 1}
+    posted = site.client.post(
+        f"/d/{token}/events", json={**beat, "dwell": {"1": 2200}, "seen": [1]}
+    )
+    assert posted.status_code == 204, posted.text
+    return int(visit["visit"])
 
 
 def title_at(site: Site, document_id: str, position: int) -> str:
@@ -78,17 +61,7 @@ def test_a_read_section_is_shown_read_and_the_others_skipped(any_site: Site) -> 
     assert before.status_code == 200
     assert "Not opened yet." in before.text and "<svg" not in before.text
 
-    token = share(site, document_id)
-    started = site.client.post(f"/d/{token}/visits", json={}, headers={"User-Agent": BROWSER})
-    assert started.status_code == 201, started.text
-    visit = started.json()
-    time.sleep(2.3)
-    beat = {"visit": visit["visit"], "secret": visit["secret"], "seq": 1}
-    posted = site.client.post(
-        f"/d/{token}/events", json={**beat, "dwell": {"1": 2200}, "seen": [1]}
-    )
-    assert posted.status_code == 204, posted.text
-
+    read_second_section(site, document_id)
     titles = [title_at(site, document_id, position) for position in range(4)]
     page = site.client.get(f"/documents/{document_id}/before-the-call")
     assert page.status_code == 200

@@ -4,16 +4,9 @@ name with nothing written, and only the owner or an admin may edit."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
-from litestar.testing import TestClient
 
-from api.app import create_app
-from api.settings import Settings
-from tests.api.test_journey import BLOCKS, Site
-from tests.conftest import new_database
-from tests.factories import write_library
+from tests.api.test_journey import Site
 from tracker.models import Document, Prospect
 
 pytestmark = pytest.mark.slow
@@ -27,17 +20,6 @@ EDITED = {
     "persona": "finance",
     "needs": "Our stores wait for late trucks.",
 }
-
-
-@pytest.fixture(scope="module")
-def site(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Site]:
-    library = write_library(tmp_path_factory.mktemp("lib") / "library", BLOCKS)
-    data = tmp_path_factory.mktemp("data")
-    settings = Settings(data_dir=data, database=new_database(request, "sqlite", data))
-    with TestClient(create_app(settings, library), base_url="https://testserver.local") as client:
-        yield Site(client, settings)
 
 
 def prospect_row(site: Site, key: str) -> Prospect:

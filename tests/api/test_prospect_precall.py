@@ -6,21 +6,14 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import time
-from collections.abc import Iterator
 
 import pytest
-from litestar.testing import TestClient
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.app import create_app
-from api.settings import Settings
-from tests.api.test_account import in_database
-from tests.api.test_journey import BLOCKS, Site
-from tests.api.test_precall import BROWSER, share
-from tests.conftest import BACKENDS, new_database
-from tests.factories import write_library
+from tests.api.sites import in_database
+from tests.api.test_journey import Site
+from tests.api.test_precall import read_second_section
 from tracker.models import Visit
 
 pytestmark = pytest.mark.slow
@@ -29,37 +22,19 @@ DASH = "\N{EN DASH}"  # between a visit's start and end
 STARTED = dt.datetime(2026, 11, 24, 18, 5, tzinfo=dt.UTC)
 
 
-@pytest.fixture(scope="module", params=BACKENDS)
-def site(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Site]:
-    library = write_library(tmp_path_factory.mktemp("lib") / "library", BLOCKS)
-    data = tmp_path_factory.mktemp("data")
-    settings = Settings(
-        data_dir=data,
-        database=new_database(request, str(request.param), data),
-        base_url="https://s.example",
-    )
-    with TestClient(create_app(settings, library), base_url="https://testserver.local") as client:
-        yield Site(client, settings)
+@pytest.fixture(scope="module")
+def site(any_site: Site) -> Site:
+    """Every test here runs on each backend."""
+    return any_site
 
 
 def visit_at(site: Site, document_id: str, started: dt.datetime) -> None:
     """A visit of the document that read its second section for 2.2 s, moved to `started`."""
-    token = share(site, document_id)
-    opened = site.client.post(f"/d/{token}/visits", json={}, headers={"User-Agent": BROWSER})
-    assert opened.status_code == 201, opened.text
-    visit = opened.json()
-    time.sleep(2.3)
-    beat = {"visit": visit["visit"], "secret": visit["secret"], "seq": 1}
-    posted = site.client.post(
-        f"/d/{token}/events", json={**beat, "dwell": {"1": 2200}, "seen": [1]}
-    )
-    assert posted.status_code == 204, posted.text
+    visit_id = read_second_section(site, document_id)
 
     async def move(session: AsyncSession) -> None:
         ended = started + dt.timedelta(minutes=2)
-        moved = update(Visit).where(Visit.id == visit["visit"])
+        moved = update(Visit).where(Visit.id == visit_id)
         await session.execute(moved.values(created_at=started, last_seen_at=ended))
 
     in_database(site, move)
