@@ -19,6 +19,8 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from tracker.models import DocumentSection, SectionTime, ShareLink, Visit
 
+SHOWN_VISITS = 20  # the latest visits listed and drawn; the figures count every visit
+
 
 @dataclass(frozen=True)
 class PreCallSection:
@@ -56,7 +58,9 @@ class PreCallVisit:
 class PreCall:
     document_id: str
     sections: tuple[PreCallSection, ...]
-    visits: tuple[PreCallVisit, ...]  # in time order
+    visits: tuple[PreCallVisit, ...]  # the latest SHOWN_VISITS, in time order
+    visit_count: int = 0  # every visit, also those not in `visits`
+    last_visit: dt.datetime | None = None  # the last heartbeat of any visit
 
     @property
     def read(self) -> tuple[PreCallSection, ...]:
@@ -72,7 +76,7 @@ class PreCall:
 
     def summary(self) -> str:
         """'Read: A, B; skipped: C; came back to: B', leaving out the empty parts."""
-        if not self.visits:
+        if not self.visit_count:
             return "Not opened yet."
         parts = [
             f"{label}: {', '.join(s.title for s in group)}"
@@ -100,14 +104,14 @@ class PreCallTotals:
 
 
 def totals(reports: Sequence[PreCall]) -> PreCallTotals:
-    visits = [v for report in reports for v in report.visits]
+    last = [report.last_visit for report in reports if report.last_visit is not None]
     return PreCallTotals(
         documents=len(reports),
-        opened=sum(1 for report in reports if report.visits),
-        visits=len(visits),
+        opened=sum(1 for report in reports if report.visit_count),
+        visits=sum(report.visit_count for report in reports),
         sections=sum(len(report.sections) for report in reports),
         read=sum(len(report.read) for report in reports),
-        last_visit=max((v.ended for v in visits), default=None),
+        last_visit=max(last, default=None),
     )
 
 
@@ -135,7 +139,9 @@ def _read_flag() -> ColumnElement[int]:
 
 
 async def precall(session: AsyncSession, document_id: str) -> PreCall:
-    """The document's sections in order and its visits in time order, over all its links."""
+    """The document's sections in order and its latest visits in time order, over all its
+    links. A document read thousands of times lists only the latest SHOWN_VISITS (a rep
+    prepares a call from the last few; the sections' figures count them all)."""
     section_rows = (
         await session.execute(
             select(
@@ -189,9 +195,19 @@ async def precall(session: AsyncSession, document_id: str) -> PreCall:
             .outerjoin(SectionTime, SectionTime.visit_id == Visit.id)
             .where(ShareLink.document_id == document_id)
             .group_by(Visit.id, Visit.created_at, Visit.last_seen_at, ShareLink.recipient_email)
-            .order_by(Visit.created_at, Visit.id)
+            .order_by(Visit.created_at.desc(), Visit.id.desc())
+            .limit(SHOWN_VISITS)
         )
-    ).all()
+    ).all()[::-1]
+    count, last = (
+        await session.execute(
+            select(
+                func.count(Visit.id), func.max(func.coalesce(Visit.last_seen_at, Visit.created_at))
+            )
+            .join(ShareLink, ShareLink.id == Visit.link_id)
+            .where(ShareLink.document_id == document_id)
+        )
+    ).one()
     visits = tuple(
         PreCallVisit(
             id=visit_id,
@@ -203,4 +219,10 @@ async def precall(session: AsyncSession, document_id: str) -> PreCall:
         )
         for visit_id, started, ended, recipient, seen, dwell in visit_rows
     )
-    return PreCall(document_id=document_id, sections=sections, visits=visits)
+    return PreCall(
+        document_id=document_id,
+        sections=sections,
+        visits=visits,
+        visit_count=int(count),
+        last_visit=last,
+    )

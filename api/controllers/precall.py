@@ -14,7 +14,7 @@ from api.clock import LocalTime
 from api.controllers.rep_documents import user_document
 from api.runtime import Runtime
 from api.web_auth import render_page
-from tracker.precall import PreCallVisit, precall
+from tracker.precall import PreCall, precall
 from tracker.users import UserInfo
 
 # The timeline's drawing, in SVG user units (the SVG scales to the page's width).
@@ -56,9 +56,11 @@ class Timeline:
     end_label: str
 
 
-def timeline(visits: tuple[PreCallVisit, ...], local: LocalTime) -> Timeline | None:
-    """A bar per visit on one time axis from the first start to the last end, its labels in
-    the reader's zone (`local`)."""
+def timeline(report: PreCall, local: LocalTime) -> Timeline | None:
+    """A bar per listed visit on one time axis from the first start to the last end, its
+    labels in the reader's zone (`local`) and numbered among all the document's visits."""
+    visits = report.visits
+    earlier = report.visit_count - len(visits)
     if not visits:
         return None
     first = min(v.started for v in visits)
@@ -71,7 +73,8 @@ def timeline(visits: tuple[PreCallVisit, ...], local: LocalTime) -> Timeline | N
         width = max(usable * (visit.ended - visit.started).total_seconds() / span, MIN_BAR)
         x = min(x, LEFT + usable - width)
         label = (
-            f"Visit {row + 1}: {local(visit.started)}, {duration(visit.dwell_ms)} reading, "
+            f"Visit {earlier + row + 1}: {local(visit.started)}, "
+            f"{duration(visit.dwell_ms)} reading, "
             f"{visit.sections_seen} section{'s' if visit.sections_seen != 1 else ''} seen"
         )
         bars.append(Bar(x=round(x, 1), y=TOP + row * ROW, width=round(width, 1), label=label))
@@ -108,6 +111,6 @@ class PreCallController(Controller):
             user=user,
             document=document,
             report=report,
-            timeline=timeline(report.visits, LocalTime(user.time_zone)),
+            timeline=timeline(report, LocalTime(user.time_zone)),
             duration=duration,
         )

@@ -231,9 +231,7 @@ class ProspectController(Controller):
             "prospect_precall.html",
             user=user,
             row=row,
-            items=[
-                (d, r, timeline(r.visits, local)) for d, r in zip(documents, reports, strict=True)
-            ],
+            items=[(d, r, timeline(r, local)) for d, r in zip(documents, reports, strict=True)],
             totals=totals(reports),
             duration=duration,
         )

@@ -8,12 +8,14 @@ import re
 import time
 
 import pytest
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.clock import LocalTime
 from api.controllers.precall import duration, timeline
+from tests.api.sites import in_database
 from tests.api.test_journey import Site
-from tracker.models import DocumentSection
-from tracker.precall import PreCall, PreCallSection, PreCallVisit, answered_need
+from tracker.models import DocumentSection, SectionTime, ShareLink, Visit
+from tracker.precall import SHOWN_VISITS, PreCall, PreCallSection, PreCallVisit, answered_need
 
 BROWSER = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/156.0 Safari/537.36"
 _URL = re.compile(r'id="new-url" readonly value="([^"]+)"')
@@ -105,6 +107,44 @@ def _section(position: int, title: str, visits: int, read: bool) -> PreCallSecti
     )
 
 
+@pytest.mark.slow
+def test_a_much_read_document_lists_its_latest_visits_and_counts_them_all(site: Site) -> None:
+    site.rep()
+    document_id = site.generate(site.new_prospect("Initech Haulage"))
+    token = share(site, document_id)
+    link = site.row(ShareLink, document_id=document_id)
+    section = site.row(DocumentSection, document_id=document_id, position=0)
+    assert isinstance(link, ShareLink) and isinstance(section, DocumentSection)
+    start = dt.datetime(2026, 11, 2, 8, 0, tzinfo=dt.UTC)
+    total = SHOWN_VISITS + 5
+
+    async def visits(session: AsyncSession) -> None:
+        for n in range(total):
+            began = start + dt.timedelta(hours=n)
+            visit = Visit(
+                link_id=link.id,
+                created_at=began,
+                last_seen_at=began + dt.timedelta(minutes=1),
+                secret_hash="0" * 64,
+                user_agent_kind="browser",
+            )
+            session.add(visit)
+            await session.flush()
+            session.add(
+                SectionTime(visit_id=visit.id, section_id=section.id, dwell_ms=n, seen=True)
+            )
+
+    in_database(site, visits)
+    assert token
+    page = site.client.get(f"/documents/{document_id}/before-the-call")
+    assert page.status_code == 200
+    assert page.text.count('<rect class="bar"') == SHOWN_VISITS
+    assert f"The latest {SHOWN_VISITS} of {total} visits" in page.text
+    assert f"Visit {total}:" in page.text and "Visit 5:" not in page.text
+    first = page.text.split('data-position="0">', 1)[1].split("</li>", 1)[0]
+    assert f"{total} visits" in first  # the section's figures count every visit
+
+
 def test_summary_durations_needs_and_timeline() -> None:
     start = dt.datetime(2026, 11, 24, 9, 0, tzinfo=dt.UTC)
     visits = (
@@ -112,20 +152,20 @@ def test_summary_durations_needs_and_timeline() -> None:
         PreCallVisit(2, start + dt.timedelta(hours=1), start + dt.timedelta(hours=1), None, 1, 0),
     )
     sections = (_section(0, "A", 2, True), _section(1, "B", 0, False), _section(2, "C", 1, True))
-    report = PreCall("d", sections, visits)
+    report = PreCall("d", sections, visits, visit_count=len(visits))
     assert report.summary() == "Read: A, C; skipped: B; came back to: A."
     assert PreCall("d", sections, ()).summary() == "Not opened yet."
-    only_skipped = PreCall("d", (_section(0, "B", 0, False),), visits)
+    only_skipped = PreCall("d", (_section(0, "B", 0, False),), visits, visit_count=2)
     assert only_skipped.summary() == "Skipped: B."
     assert (
         duration(65_000) == "1 min 05 s" and duration(999) == "0 s" and duration(42_500) == "42 s"
     )
     assert answered_need(sections[0].why) == '"Diesel is our biggest cost"'
     assert answered_need("general message") == ""
-    drawn = timeline(visits, LocalTime())
+    drawn = timeline(report, LocalTime())
     assert drawn is not None and len(drawn.bars) == 2
     first, second = drawn.bars
     assert first.x == 8 and first.width > 3
     assert second.x + second.width <= drawn.width - 8 and second.width == 3
     assert second.y > first.y
-    assert timeline((), LocalTime()) is None
+    assert timeline(PreCall("d", sections, ()), LocalTime()) is None
