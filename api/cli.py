@@ -407,6 +407,17 @@ def _when(moment: dt.datetime | None) -> str:
     return moment.strftime("%Y-%m-%d %H:%M UTC") if moment else "-"
 
 
+@app.command("rollup")
+@reports_errors
+def rollup_command() -> None:
+    """Roll up the finished visits for marketing's reports now (the server also does it every
+    minute); prints how many visits were added."""
+    from tracker.rollup import roll_up
+
+    added = with_database(lambda session: roll_up(session, dt.datetime.now(dt.UTC)))
+    print(added, flush=True)
+
+
 HostOption = Annotated[str, typer.Option("--host", help="The address to listen on.")]
 PortOption = Annotated[int, typer.Option("--port", min=1, max=65535, help="The port.")]
 

@@ -1,5 +1,6 @@
 """What the server holds while it runs: the database, the library as stored, and the
-background workers (heartbeat writer, webhook deliverer), started and stopped with the app."""
+background workers (heartbeat writer, webhook deliverer, visit roll-up), started and stopped
+with the app."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from tracker.database import create_engine, create_sessions
 from tracker.ingest import Ingestor
 from tracker.library_store import StoredLibrary, import_library
 from tracker.mail import Mailer
+from tracker.rollup import Roller
 from tracker.webhooks import Deliverer
 
 
@@ -30,6 +32,7 @@ class Runtime:
         self.ingestor: Ingestor | None = None
         self.deliverer: Deliverer | None = None
         self.mailer: Mailer | None = None
+        self.roller: Roller | None = None
 
     @contextlib.asynccontextmanager
     async def lifespan(self, _app: Litestar) -> AsyncIterator[None]:
@@ -46,10 +49,14 @@ class Runtime:
             self.mailer = Mailer(self.settings.smtp_url, self.settings.data_dir / "outbox")
             self.ingestor = Ingestor(engine)
             self.deliverer = Deliverer(engine, self.settings.webhook_secret)
+            self.roller = Roller(self.sessions)
             await self.ingestor.start()
             await self.deliverer.start()
+            await self.roller.start()
             yield
         finally:
+            if self.roller is not None:
+                await self.roller.stop()
             if self.ingestor is not None:
                 await self.ingestor.stop()
             if self.deliverer is not None:

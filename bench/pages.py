@@ -5,9 +5,12 @@ blocks, see bench/common.py) with SQLite in a fresh data folder, makes DOCUMENTS
 documents through the API for the fixtures' prospects, then writes VISITS visits with their
 section times straight into the database (seeded random reading: a visit reads the first
 sections and drops off at a random slot, each seen section for a random time), spread over
-the documents' share links and the last 90 days. Then, signed in as the demo rep and the
-demo marketing user, it asks each page REPEAT times in turn and prints its p50 and p95 beside
-/health (the app's hello-world route) measured in the same run.
+the documents' share links and the last 90 days, their ids in order of start as the server
+gives them. Then it runs `pitchmap rollup` as the server's background task would within a
+minute: every visit finished (quiet for 30 minutes) goes into the roll-ups marketing's reports
+read, and the visits of the last half hour stay raw, as they would in production. Then, signed
+in as the demo rep and the demo marketing user, it asks each page REPEAT times in turn and
+prints its p50 and p95 beside /health (the app's hello-world route) measured in the same run.
 
 Usage: python bench/pages.py [--blocks 10000] [--visits 100000] [--documents 40] [--repeat 40]
 """
@@ -101,9 +104,10 @@ def seed_visits(database: Path, visits: int, rep_id: int, seed: int = 11) -> Non
             sections.setdefault(document_id, []).append((section_id, reading_ms))
         first = (db.execute("SELECT coalesce(max(id), 0) FROM visits").fetchone()[0]) + 1
         visit_rows, time_rows = [], []
-        for visit_id in range(first, first + visits):
+        ago = sorted((rng.randrange(90 * 86400) for _ in range(visits)), reverse=True)
+        starts = [now - dt.timedelta(seconds=seconds) for seconds in ago]
+        for visit_id, started in enumerate(starts, start=first):
             link_id, document_id = rng.choice(links)
-            started = now - dt.timedelta(seconds=rng.randrange(90 * 86400))
             reached = rng.randint(1, len(sections[document_id]))
             total = 0
             for section_id, reading_ms in sections[document_id][:reached]:
@@ -141,7 +145,9 @@ def signed_in(base: str, email: str) -> httpx.Client:
 
 
 def timings_ms(client: httpx.Client, path: str, repeat: int) -> list[float]:
-    client.get(path).raise_for_status()  # warm: first template compile, caches
+    warm = client.get(path)  # warm: first template compile, caches
+    if warm.status_code != 200:
+        raise SystemExit(f"{path} answered {warm.status_code}")
     timings = []
     for _ in range(repeat):
         start = time.perf_counter()
@@ -178,6 +184,8 @@ def main() -> None:
         key = command(env, work, "keys", "create", "--role", "rep", "--name", "bench")
         documents = make_documents(base, key, args.documents)
         seed_visits(data / "pitchmap.db", args.visits, rep_id)
+        rolled_up = command(env, work, "rollup")
+        print(f"rolled up {rolled_up} of {args.visits} visits", file=sys.stderr)
         rep, marketing = signed_in(base, REP), signed_in(base, MARKETING)
         prospect_key = rep.get("/prospects").text
         key_match = re.search(r'href="/prospects/([^"/]+)/', prospect_key)
@@ -192,7 +200,12 @@ def main() -> None:
         if key_match is not None:
             pages["prospect_precall"] = (rep, f"/prospects/{key_match.group(1)}/before-the-call")
         hello = timings_ms(rep, "/health", args.repeat)
-        figures = {name: timings_ms(c, path, args.repeat) for name, (c, path) in pages.items()}
+        figures = {}
+        for name, (client, path) in pages.items():
+            try:
+                figures[name] = timings_ms(client, path, args.repeat)
+            except SystemExit as failure:  # one broken page must not hide the others' figures
+                print(f"{name}: {failure}", file=sys.stderr)
     finally:
         server.terminate()
         server.wait(timeout=60)

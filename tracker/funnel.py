@@ -6,10 +6,13 @@ reported a section: a visit that left before any section came on screen dropped 
 the first slot, and the funnel should show that. A session *reached* a slot when it saw at
 least one section of that slot in its document.
 
-The counts are one aggregate statement (a UNION ALL of the sessions and the sessions per slot),
-so no visit or section-time row is loaded into Python: it has to answer within a page's time
-budget with a hundred thousand visits in SQLite. Prospect facets are matched in Python over the
-documents' profile snapshots, as in the block reports, and only when a facet is asked for.
+The counts are one aggregate statement (a UNION ALL of the sessions and the sessions per slot,
+each from the roll-ups over the window's whole months and from the raw rows for the rest, see
+tracker/rollup.py), so no visit or section-time row is loaded into Python and the raw rows read
+are only the recent and edge-of-window ones: it has to answer within a page's time budget with
+a hundred thousand visits in SQLite. Prospect facets are matched in Python over the documents'
+profile snapshots (and the roll-ups' profiles), as in the block reports, and only when a facet
+is asked for.
 
 Everything here only reads; nothing flushes or commits.
 """
@@ -19,11 +22,21 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, CompoundSelect, func, null, select, union_all
+from sqlalchemy import ColumnElement, CompoundSelect, Select, func, null, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tracker.models import Document, DocumentSection, SectionTime, ShareLink, Visit
-from tracker.reports import EngagementFilter, profile_admitted, profile_filters, visit_window
+from tracker.models import (
+    Document,
+    DocumentSection,
+    RollupDocumentSessions,
+    RollupProfile,
+    RollupSlotReach,
+    SectionTime,
+    ShareLink,
+    Visit,
+)
+from tracker.reports import EngagementFilter, profile_admitted, profile_filters
+from tracker.rollup import Split, split
 
 
 @dataclass(frozen=True)
@@ -57,19 +70,19 @@ async def slot_funnel(
     """The funnel over `slots` (message-map order) for the documents and sessions `filters`
     admits; `filters.slot` does not apply (every slot is a step)."""
     filters = filters or EngagementFilter()
+    cut = await split(session, filters.since, filters.until)
     documents = await _admitted_documents(session, filters)
-    sessions = 0
-    reached: dict[str, int] = {}
-    rows = await session.execute(_counts(filters, documents))
-    for slot, count in rows:
-        if slot is None:
-            sessions = int(count)
-        else:
-            reached[slot] = int(count)
+    profiles = await _admitted_profiles(session, filters)
+    reached: dict[str | None, int] = {}
+    for slot, count in await session.execute(_counts(filters, documents, profiles, cut)):
+        reached[slot] = reached.get(slot, 0) + int(count or 0)
+    sessions = reached.pop(None, 0)
     return Funnel(sessions=sessions, steps=_steps(slots, reached, sessions))
 
 
-def _steps(slots: Sequence[str], reached: dict[str, int], sessions: int) -> tuple[FunnelStep, ...]:
+def _steps(
+    slots: Sequence[str], reached: dict[str | None, int], sessions: int
+) -> tuple[FunnelStep, ...]:
     steps = []
     previous: float | None = None
     for slot in slots:
@@ -93,12 +106,22 @@ async def _admitted_documents(session: AsyncSession, filters: EngagementFilter) 
     return [doc_id for doc_id, profile in rows if profile_admitted(profile or {}, wanted)]
 
 
+async def _admitted_profiles(session: AsyncSession, filters: EngagementFilter) -> list[str] | None:
+    """The roll-ups' profiles that match the filters' facets; None when none is asked."""
+    wanted = profile_filters(filters)
+    if not wanted:
+        return None
+    rows = await session.execute(select(RollupProfile.hash, RollupProfile.facets))
+    return [key for key, values in rows if profile_admitted(values, wanted)]
+
+
 def _counts(
-    filters: EngagementFilter, documents: list[str] | None
+    filters: EngagementFilter, documents: list[str] | None, profiles: list[str] | None, cut: Split
 ) -> CompoundSelect[str | None, int]:
-    """(None, sessions) and (slot, sessions that saw a section of it) for each slot seen."""
+    """(None, sessions) and (slot, sessions that saw a section of it) for each slot seen, in
+    several rows each (raw and rolled up) to be added."""
     scope = _document_scope(filters, documents)
-    window = visit_window(filters)
+    window = cut.raw()
     sessions = (
         select(null().label("slot"), func.count(Visit.id).label("sessions"))
         .join(ShareLink, ShareLink.id == Visit.link_id)
@@ -112,14 +135,36 @@ def _counts(
         # faster in SQLite than walking it through an index and fetching each row at random.
         .join(DocumentSection, DocumentSection.id == SectionTime.section_id + 0)
         .join(Document, Document.id == DocumentSection.document_id)
-        .where(SectionTime.seen, *scope)
+        # A visit's sections are its link's document's (ingest accepts no other), so the
+        # visit is joined only for its start time and id.
+        .join(Visit, Visit.id == SectionTime.visit_id + 0)
+        .where(SectionTime.seen, *scope, *window, *cut.raw_ids(SectionTime.visit_id))
         .group_by(DocumentSection.slot)
     )
-    if window:
-        # A visit's sections are its link's document's (ingest accepts no other), so the
-        # visit is joined only for its start time.
-        per_slot = per_slot.join(Visit, Visit.id == SectionTime.visit_id + 0).where(*window)
-    return union_all(sessions, per_slot)
+    return union_all(sessions, per_slot, *_rolled_counts(filters, documents, profiles, cut))
+
+
+def _rolled_counts(
+    filters: EngagementFilter, documents: list[str] | None, profiles: list[str] | None, cut: Split
+) -> tuple[Select[None, int], Select[str, int]]:
+    """The same counts over the window's whole months, from the roll-ups."""
+    table = RollupDocumentSessions
+    sessions = (
+        select(null().label("slot"), func.sum(table.sessions))
+        .join(Document, Document.id == table.document_id)
+        .where(*_document_scope(filters, documents), *cut.rolled(table.month))
+    )
+    reach = RollupSlotReach
+    per_slot = (
+        select(reach.slot, func.sum(reach.sessions))
+        .where(*cut.rolled(reach.month))
+        .group_by(reach.slot)
+    )
+    if filters.library_id is not None:
+        per_slot = per_slot.where(reach.library_id == filters.library_id)
+    if profiles is not None:
+        per_slot = per_slot.where(reach.profile_hash.in_(profiles))
+    return sessions, per_slot
 
 
 def _document_scope(

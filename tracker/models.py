@@ -495,3 +495,77 @@ class ReportedNeed(Base):
     slot: Mapped[str | None] = mapped_column(String(200))
     text: Mapped[str] = mapped_column(Text)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+# Roll-ups of finished visits (tracker/rollup.py): marketing's reports add these up instead of
+# scanning section_time. A month is the UTC month of the visit's start, kept as its first day.
+
+
+class RollupState(Base):
+    """How far the roll-up has gone: every visit with an id up to `visit_id` is in the roll-ups."""
+
+    __tablename__ = "rollup_state"
+
+    id: Mapped[int] = mapped_column(primary_key=True)  # always 1: one row
+    visit_id: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class RollupProfile(Base):
+    """A prospect profile's facets as the reports match them, keyed by their hash."""
+
+    __tablename__ = "rollup_profiles"
+
+    hash: Mapped[str] = mapped_column(String(_SHA256_HEX), primary_key=True)
+    facets: Mapped[dict[str, Any]] = mapped_column()
+
+
+class RollupDocumentSessions(Base):
+    """Sessions of a document's links started in a month."""
+
+    __tablename__ = "rollup_document_sessions"
+
+    month: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    document_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    sessions: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class RollupSlotReach(Base):
+    """Sessions that saw a section of a slot, per month, library and prospect profile."""
+
+    __tablename__ = "rollup_slot_reach"
+
+    month: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    library_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    profile_hash: Mapped[str] = mapped_column(String(_SHA256_HEX), primary_key=True)
+    slot: Mapped[str] = mapped_column(String(200), primary_key=True)
+    sessions: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class RollupBlockDwell(Base):
+    """Sessions per month, block, profile and slot by whether they saw and read the block and
+    their dwell on it, rounded down to two significant digits (0 when not seen)."""
+
+    __tablename__ = "rollup_block_dwell"
+
+    month: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    block_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    profile_hash: Mapped[str] = mapped_column(String(_SHA256_HEX), primary_key=True)
+    slot: Mapped[str] = mapped_column(String(200), primary_key=True)
+    seen: Mapped[bool] = mapped_column(Boolean, primary_key=True)
+    read: Mapped[bool] = mapped_column(Boolean, primary_key=True)
+    dwell_ms: Mapped[int] = mapped_column(Integer, primary_key=True)
+    sessions: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class RollupBlockTotal(Base):
+    """`rollup_block_dwell` over all months and profiles, one row per block and slot: what the
+    block report with no date range or facet reads. `dwell` lists [dwell, sessions] pairs by
+    dwell: each (rounded) dwell of the sessions that saw the block and how many had it."""
+
+    __tablename__ = "rollup_block_totals"
+
+    block_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    slot: Mapped[str] = mapped_column(String(200), primary_key=True)
+    seen: Mapped[int] = mapped_column(Integer, default=0)  # sessions that saw it
+    read: Mapped[int] = mapped_column(Integer, default=0)  # sessions that read it
+    dwell: Mapped[list[list[int]]] = mapped_column(JSON, default=list)

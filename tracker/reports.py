@@ -13,6 +13,14 @@ Definitions shared by every report:
   even count the mean of the two middle values, rounded half up; 0 when there are none.
 - rates are shares of all sessions (0.0 when there are none).
 
+Block engagement and its breakdowns read finished visits from the roll-ups (tracker/rollup.py)
+over the whole UTC months inside the date range, and the rest (the range's partial months, the
+visits not rolled up yet) from the raw rows, so the figures are the same either way except that
+a rolled-up dwell is rounded down to two significant digits before the median is taken. A block
+used in two slots of one document is folded per slot in the roll-ups, so a session that saw it
+under both counts once per slot there. The link and document reports read the raw rows: they
+cover one document.
+
 Prospect facets (industry, persona, stage) are matched and grouped the way selection reads a
 profile: a value or a list of values, trimmed and lower-cased. That is done in Python, over the
 documents' profile snapshots, because a portable SQL form of it does not exist (list values,
@@ -24,7 +32,7 @@ Everything here only reads; nothing flushes or commits.
 from __future__ import annotations
 
 import datetime as dt
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, cast, get_args
@@ -38,14 +46,19 @@ from tracker.models import (
     BlockVersion,
     Document,
     DocumentSection,
+    RollupBlockDwell,
+    RollupBlockTotal,
+    RollupDocumentSessions,
+    RollupProfile,
     SectionTime,
     ShareLink,
     Visit,
 )
+from tracker.rollup import PROFILE_FACETS as PROFILE_FACETS  # part of this module's API
+from tracker.rollup import Split, facet_values, merged_median, pairs, split, weighted_median
 
 Dimension = Literal["slot", "industry", "persona", "stage"]
 DIMENSIONS: tuple[Dimension, ...] = get_args(Dimension)
-PROFILE_FACETS = ("industry", "persona", "stage")
 
 
 class UnknownLinkError(TrackerError, LookupError):
@@ -479,7 +492,9 @@ class _Tally:
     sessions: int = 0
     seen: int = 0
     read: int = 0
-    seen_dwell: list[int] = field(default_factory=list)
+    seen_dwell: Counter[int] = field(default_factory=Counter)
+    # Sorted (dwell, sessions) histograms of rolled-up sessions, each as stored.
+    rolled_dwell: list[list[list[int]]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -506,8 +521,9 @@ async def block_engagement(
     are two entries (told apart by `library_id`).
     """
     filters = filters or EngagementFilter()
+    cut = await split(session, filters.since, filters.until)
     blocks = await _blocks(session, filters.library_id, None)
-    figures = await _figures(session, filters, _block_ids(filters.library_id, None), None)
+    figures = await _figures(session, filters, cut, _block_ids(filters.library_id, None), None)
     result = []
     for block_id, key, library_id, slot in blocks:
         f = figures.get((block_id, None), _NO_FIGURES)
@@ -541,9 +557,11 @@ async def block_breakdown(
     if by not in DIMENSIONS:
         raise ValueError(f"by: {by!r} is not one of {', '.join(DIMENSIONS)}")
     filters = filters or EngagementFilter()
+    cut = await split(session, filters.since, filters.until)
     if not await _blocks(session, filters.library_id, block_key):
         raise UnknownBlockError(block_key)
-    figures = await _figures(session, filters, _block_ids(filters.library_id, block_key), by)
+    block_ids = _block_ids(filters.library_id, block_key)
+    figures = await _figures(session, filters, cut, block_ids, by)
     ordered = sorted(figures.items(), key=lambda item: (item[0][1] is None, item[0][1] or ""))
     return [
         BlockBreakdown(
@@ -595,45 +613,53 @@ async def _blocks(
 async def _figures(
     session: AsyncSession,
     filters: EngagementFilter,
+    cut: Split,
     block_ids: Select[int],
     by: Dimension | None,
 ) -> dict[_Group, _Figures]:
     """Figures of the blocks `block_ids` selects, per group, for groups with a document.
 
     Without `by` a group is (block row id, None). With `by` the blocks are taken as one
-    (block id 0) and a group is (0, the slot or the prospect's facet value, or None).
+    (block id 0) and a group is (0, the slot or the prospect's facet value, or None). Sessions
+    come from the roll-ups where they cover the window and from the raw rows elsewhere (see
+    tracker/rollup.py), each session from exactly one of them.
     """
     wanted = profile_filters(filters)
     needs_profiles = bool(wanted) or by in PROFILE_FACETS
     profiles = await _profiles(session, block_ids) if needs_profiles else {}
 
-    def admitted(document_id: str) -> bool:
-        return profile_admitted(profiles.get(document_id, {}), wanted)
-
-    def groups(usage: _Usage) -> list[_Group]:
+    def groups(block_id: int, slot: str, profile: Mapping[str, Any]) -> list[_Group]:
         if by is None:
-            return [(usage.block_id, None)]
+            return [(block_id, None)]
         if by == "slot":
-            return [(0, usage.slot)]
-        values = _facet(profiles.get(usage.document_id, {}), by)
+            return [(0, slot)]
+        values = facet_values(profile, by)
         return [(0, v) for v in values] or [(0, None)]
 
-    usages = [u for u in await _usages(session, filters, block_ids) if admitted(u.document_id)]
-    visits = await _visits_per_document(session, filters, block_ids)
+    def profile_of(document_id: str) -> Mapping[str, Any]:
+        return profiles.get(document_id, {})
+
+    usages = [
+        u
+        for u in await _usages(session, filters, block_ids)
+        if profile_admitted(profile_of(u.document_id), wanted)
+    ]
+    visits = await _visits_per_document(session, cut, block_ids)
 
     tallies: dict[_Group, _Tally] = defaultdict(_Tally)
     for usage in usages:
-        for group in groups(usage):
+        for group in groups(usage.block_id, usage.slot, profile_of(usage.document_id)):
             tallies[group].documents.add(usage.document_id)
     for tally in tallies.values():
         tally.sessions = sum(visits.get(d, 0) for d in tally.documents)
 
     # A session may show the block in several sections of its document: fold them into one.
     per_session: dict[tuple[_Group, int], tuple[bool, int, bool]] = {}
-    for row in await _session_rows(session, filters, block_ids):
-        if not admitted(row.usage.document_id):
+    for row in await _session_rows(session, filters, cut, block_ids):
+        profile = profile_of(row.usage.document_id)
+        if not profile_admitted(profile, wanted):
             continue
-        for group in groups(row.usage):
+        for group in groups(row.usage.block_id, row.usage.slot, profile):
             seen, dwell, read = per_session.get((group, row.visit_id), (False, 0, False))
             per_session[group, row.visit_id] = (
                 seen or row.seen,
@@ -641,24 +667,108 @@ async def _figures(
                 read or row.read,
             )
     for (group, _), (seen, dwell, read) in per_session.items():
-        tally = tallies[group]
-        if seen:
-            tally.seen += 1
-            tally.seen_dwell.append(dwell)
-        if read:
-            tally.read += 1
+        _count(tallies[group], seen, read, dwell, 1)
+    if by is None and not wanted and cut.unbounded:
+        await _add_rolled_totals(session, filters, block_ids, tallies)
+        rolled_rows = []
+    else:
+        rolled_rows = await _rolled_rows(session, filters, cut, block_ids, needs_profiles)
+    for rolled in rolled_rows:
+        if profile_admitted(rolled.profile, wanted):
+            for group in groups(rolled.block_id, rolled.slot, rolled.profile):
+                _count(tallies[group], rolled.seen, rolled.read, rolled.dwell_ms, rolled.sessions)
 
     return {
         group: _Figures(
             documents=len(t.documents),
             sessions=t.sessions,
             seen_rate=_rate(t.seen, t.sessions),
-            median_dwell_ms=_median(t.seen_dwell),
+            median_dwell_ms=merged_median([pairs(t.seen_dwell), *t.rolled_dwell]),
             read_rate=_rate(t.read, t.sessions),
         )
         for group, t in tallies.items()
         if t.documents
     }
+
+
+def _count(tally: _Tally, seen: bool, read: bool, dwell_ms: int, sessions: int) -> None:
+    if seen:
+        tally.seen += sessions
+        tally.seen_dwell[dwell_ms] += sessions
+    if read:
+        tally.read += sessions
+
+
+async def _add_rolled_totals(
+    session: AsyncSession,
+    filters: EngagementFilter,
+    block_ids: Select[int],
+    tallies: dict[_Group, _Tally],
+) -> None:
+    """Add every rolled-up session of each block to its (block, None) tally, from the all-time
+    totals: a row per block and slot, its dwell histogram included."""
+    table = RollupBlockTotal
+    query = select(table.block_id, table.seen, table.read, table.dwell).where(
+        table.block_id.in_(block_ids)
+    )
+    if filters.slot is not None:
+        query = query.where(table.slot == filters.slot)
+    for block_id, seen, read, dwell in await session.execute(query):
+        tally = tallies[block_id, None]
+        tally.seen += seen
+        tally.read += read
+        tally.rolled_dwell.append(dwell)
+
+
+@dataclass(frozen=True)
+class _RolledRow:
+    """Rolled-up sessions of a block in a slot with the same seen, read and (rounded) dwell."""
+
+    block_id: int
+    slot: str
+    profile: Mapping[str, Any]  # empty when the report needs no profile
+    seen: bool
+    read: bool
+    dwell_ms: int
+    sessions: int
+
+
+async def _rolled_rows(
+    session: AsyncSession,
+    filters: EngagementFilter,
+    cut: Split,
+    block_ids: Select[int],
+    with_profiles: bool,
+) -> list[_RolledRow]:
+    """The roll-ups of the blocks over the window's whole months, summed in SQL."""
+    table = RollupBlockDwell
+    keys = [table.block_id, table.slot, table.seen, table.read, table.dwell_ms]
+    if with_profiles:
+        keys.append(table.profile_hash)
+    query = (
+        select(*keys, func.sum(table.sessions))
+        .where(table.block_id.in_(block_ids), *cut.rolled(table.month))
+        .group_by(*keys)
+    )
+    if filters.slot is not None:
+        query = query.where(table.slot == filters.slot)
+    profiles: dict[str, dict[str, Any]] = {}
+    if with_profiles:
+        found = await session.execute(select(RollupProfile.hash, RollupProfile.facets))
+        profiles = {key: dict(values) for key, values in found}
+    rows = [tuple(row) for row in await session.execute(query)]
+    return [
+        _RolledRow(
+            block_id=row[0],
+            slot=row[1],
+            profile=profiles.get(row[5], {}) if with_profiles else {},
+            seen=bool(row[2]),
+            read=bool(row[3]),
+            dwell_ms=int(row[4]),
+            sessions=int(row[-1]),
+        )
+        for row in rows
+    ]
 
 
 def _documents_using(block_ids: Select[int]) -> Select[str]:
@@ -685,34 +795,39 @@ async def _usages(
     return [_Usage(block_id, document_id, slot) for block_id, document_id, slot in rows]
 
 
-def visit_window(filters: EngagementFilter) -> list[ColumnElement[bool]]:
-    """The conditions on `Visit.created_at` for the filters' since/until (shared with the
-    slot funnel, so both windows agree)."""
-    window: list[ColumnElement[bool]] = []
-    if filters.since is not None:
-        window.append(Visit.created_at >= filters.since)
-    if filters.until is not None:
-        window.append(Visit.created_at < filters.until)
-    return window
-
-
 async def _visits_per_document(
-    session: AsyncSession, filters: EngagementFilter, block_ids: Select[int]
+    session: AsyncSession, cut: Split, block_ids: Select[int]
 ) -> dict[str, int]:
-    """Sessions (in the filters' window) of each document using one of the blocks."""
-    rows = await session.execute(
+    """Sessions (in the window) of each document using one of the blocks."""
+    using = _documents_using(block_ids)
+    raw = await session.execute(
         select(ShareLink.document_id, func.count(Visit.id))
         .join(Visit, Visit.link_id == ShareLink.id)
-        .where(ShareLink.document_id.in_(_documents_using(block_ids)), *visit_window(filters))
+        .where(ShareLink.document_id.in_(using), *cut.raw())
         .group_by(ShareLink.document_id)
     )
-    return {document_id: int(count) for document_id, count in rows}
+    table = RollupDocumentSessions
+    rolled = await session.execute(
+        select(table.document_id, func.sum(table.sessions))
+        .where(table.document_id.in_(using), *cut.rolled(table.month))
+        .group_by(table.document_id)
+    )
+    counts: Counter[str] = Counter()
+    for document_id, count in [*raw, *rolled]:
+        counts[document_id] += int(count or 0)
+    return dict(counts)
 
 
 async def _session_rows(
-    session: AsyncSession, filters: EngagementFilter, block_ids: Select[int]
+    session: AsyncSession, filters: EngagementFilter, cut: Split, block_ids: Select[int]
 ) -> list[_SessionRow]:
-    """Per session and (block, document, slot): seen, total dwell and read, summed in SQL."""
+    """Per session not in the roll-ups and (block, document, slot): seen, total dwell and read,
+    summed in SQL."""
+    recent = cut.raw_ids(SectionTime.visit_id)
+    # `+ 0` when only recent visits are wanted: SQLite then reads section_time from the mark
+    # on (by its key) instead of every visit of the blocks' sections (by their indexes).
+    section_id = SectionTime.section_id + 0 if recent else SectionTime.section_id
+    block_id = BlockVersion.block_id + 0 if recent else BlockVersion.block_id
     query = (
         select(
             BlockVersion.block_id,
@@ -723,7 +838,7 @@ async def _session_rows(
             func.sum(SectionTime.dwell_ms),
             func.max(_read_flag()),
         )
-        .join(DocumentSection, DocumentSection.id == SectionTime.section_id)
+        .join(DocumentSection, DocumentSection.id == section_id)
         .join(BlockVersion, BlockVersion.id == DocumentSection.block_version_id)
         .join(Visit, Visit.id == SectionTime.visit_id)
         .join(
@@ -733,7 +848,11 @@ async def _session_rows(
                 ShareLink.document_id == DocumentSection.document_id,
             ),
         )
-        .where(BlockVersion.block_id.in_(block_ids), *visit_window(filters))
+        .where(
+            block_id.in_(block_ids),
+            *cut.raw(),
+            *recent,
+        )
         .group_by(
             BlockVersion.block_id,
             DocumentSection.document_id,
@@ -783,17 +902,7 @@ def profile_filters(filters: EngagementFilter) -> dict[str, str]:
 
 def profile_admitted(profile: Mapping[str, Any], wanted: Mapping[str, str]) -> bool:
     """Whether a document's profile snapshot names every wanted facet value."""
-    return all(value in _facet(profile, facet) for facet, value in wanted.items())
-
-
-def _facet(profile: Mapping[str, Any], name: str) -> tuple[str, ...]:
-    """A profile's values for a facet as selection reads them: trimmed, lower-cased, deduped."""
-    value = profile.get(name)
-    if value is None:
-        return ()
-    values = value if isinstance(value, list) else [value]
-    cleaned = (str(v).strip().lower() for v in values if v is not None)
-    return tuple(dict.fromkeys(v for v in cleaned if v))
+    return all(value in facet_values(profile, facet) for facet, value in wanted.items())
 
 
 def _rate(part: int, whole: int) -> float:
@@ -802,13 +911,7 @@ def _rate(part: int, whole: int) -> float:
 
 def _median(values: list[int]) -> int:
     """The median, as an int: for an even count the mean of the middle two, rounded half up."""
-    if not values:
-        return 0
-    ordered = sorted(values)
-    middle = len(ordered) // 2
-    if len(ordered) % 2:
-        return ordered[middle]
-    return (ordered[middle - 1] + ordered[middle] + 1) // 2
+    return weighted_median(Counter(values))
 
 
 def _iso(value: dt.datetime | None) -> str | None:

@@ -138,7 +138,7 @@ def rows(page: str) -> dict[str, list[str]]:
     """The leaderboard's rows: block id -> its cells' text, in the page's order."""
     found = {}
     for block_id, body in re.findall(r'<tr data-block-id="([^"]+)">(.*?)</tr>', page, re.S):
-        cells = re.findall(r"<td>(.*?)</td>", body, re.S)
+        cells = re.findall(r"<td[^>]*>(.*?)</td>", body, re.S)
         texts = [" ".join(html.unescape(re.sub(r"<[^>]+>", " ", c)).split()) for c in cells]
         found[block_id] = [texts[0].split()[0], *texts[1:]]  # the id, without the title
     return found
@@ -224,7 +224,7 @@ def test_the_funnel_shares_follow_the_message_map(world: World) -> None:
     page = get(world, "/marketing/funnel")
     assert page.status_code == 200, page.text
     assert "3 sessions." in page.text
-    cells = r"\s*<td>(\d+)</td>\s*<td>(\d+%)</td>\s*<td>(.*?)</td>"
+    cells = r"\s*<td[^>]*>(\d+)</td>\s*<td>(\d+%)</td>\s*<td>(.*?)</td>"
     steps = re.findall(r'<tr data-slot="([^"]+)">\s*<td>.*?</td>' + cells, page.text, re.S)
     assert [(slot, n, share) for slot, n, share, _ in steps] == [
         ("opening", "2", "67%"),  # a1, a2; b1 saw nothing
