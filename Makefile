@@ -34,6 +34,7 @@ bench: install
 	$(BIN)/python bench/index.py
 	$(BIN)/python bench/assemble.py
 	$(BIN)/python bench/ingest.py
+	$(BIN)/python bench/pages.py
 
 clean:
 	rm -rf $(VENV) .pitchmap
