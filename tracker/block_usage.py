@@ -26,7 +26,7 @@ from tracker.models import (
     ShareLink,
     Visit,
 )
-from tracker.reports import _read_flag, _seen_flag
+from tracker.reports import read_flag, seen_flag
 
 USES_SHOWN = 100  # the most recent documents listed; the breakdown counts them all
 
@@ -161,8 +161,8 @@ async def weekly_engagement(
         select(
             week.label("week"),
             SectionTime.visit_id.label("visit_id"),
-            _seen_flag().label("seen"),
-            _read_flag().label("read"),
+            seen_flag().label("seen"),
+            read_flag().label("read"),
         )
         .join(DocumentSection, DocumentSection.id == SectionTime.section_id)
         .join(BlockVersion, BlockVersion.id == DocumentSection.block_version_id)

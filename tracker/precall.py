@@ -13,11 +13,11 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import and_, case, func, select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.sql.elements import ColumnElement
 
 from tracker.models import DocumentSection, SectionTime, ShareLink, Visit
+from tracker.reports import read_flag, seen_flag
 
 SHOWN_VISITS = 20  # the latest visits listed and drawn; the figures count every visit
 
@@ -129,15 +129,6 @@ def answered_need(why: str) -> str:
     return rest.strip()
 
 
-def _seen_flag() -> ColumnElement[int]:
-    return case((SectionTime.seen, 1), else_=0)
-
-
-def _read_flag() -> ColumnElement[int]:
-    reached = and_(SectionTime.dwell_ms > 0, SectionTime.dwell_ms >= DocumentSection.reading_ms)
-    return case((reached, 1), else_=0)
-
-
 async def precall(session: AsyncSession, document_id: str) -> PreCall:
     """The document's sections in order and its latest visits in time order, over all its
     links. A document read thousands of times lists only the latest SHOWN_VISITS (a rep
@@ -150,9 +141,9 @@ async def precall(session: AsyncSession, document_id: str) -> PreCall:
                 DocumentSection.title,
                 DocumentSection.why,
                 DocumentSection.reading_ms,
-                func.coalesce(func.sum(_seen_flag()), 0),
+                func.coalesce(func.sum(seen_flag()), 0),
                 func.coalesce(func.sum(SectionTime.dwell_ms), 0),
-                func.coalesce(func.max(_read_flag()), 0),
+                func.coalesce(func.max(read_flag()), 0),
             )
             .outerjoin(SectionTime, SectionTime.section_id == DocumentSection.id)
             .where(DocumentSection.document_id == document_id)
@@ -188,7 +179,7 @@ async def precall(session: AsyncSession, document_id: str) -> PreCall:
                 Visit.created_at,
                 Visit.last_seen_at,
                 ShareLink.recipient_email,
-                func.coalesce(func.sum(_seen_flag()), 0),
+                func.coalesce(func.sum(seen_flag()), 0),
                 func.coalesce(func.sum(SectionTime.dwell_ms), 0),
             )
             .join(ShareLink, ShareLink.id == Visit.link_id)

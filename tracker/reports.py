@@ -285,11 +285,13 @@ def engagement_to_dict(rows: Iterable[BlockEngagement]) -> dict[str, Any]:
 # Link and document reports
 
 
-def _seen_flag() -> ColumnElement[int]:
+def seen_flag() -> ColumnElement[int]:
+    """1 for a section-time row whose section was on screen (every report's "seen")."""
     return case((SectionTime.seen, 1), else_=0)
 
 
-def _read_flag() -> ColumnElement[int]:
+def read_flag() -> ColumnElement[int]:
+    """1 for a row whose dwell reached its section's reading time (every report's "read")."""
     reached = and_(SectionTime.dwell_ms > 0, SectionTime.dwell_ms >= DocumentSection.reading_ms)
     return case((reached, 1), else_=0)
 
@@ -305,10 +307,10 @@ async def link_report(session: AsyncSession, link_id: int) -> LinkReport:
     per_section = (
         select(
             SectionTime.section_id.label("section_id"),
-            func.max(_seen_flag()).label("seen"),
+            func.max(seen_flag()).label("seen"),
             func.sum(SectionTime.dwell_ms).label("dwell_ms"),
-            func.sum(_seen_flag()).label("sessions_seen"),
-            func.max(_read_flag()).label("read"),
+            func.sum(seen_flag()).label("sessions_seen"),
+            func.max(read_flag()).label("read"),
         )
         .join(Visit, Visit.id == SectionTime.visit_id)
         .join(DocumentSection, DocumentSection.id == SectionTime.section_id)
@@ -400,9 +402,9 @@ async def document_report(session: AsyncSession, document_id: str) -> DocumentRe
     per_section = (
         select(
             SectionTime.section_id.label("section_id"),
-            func.sum(_seen_flag()).label("sessions_seen"),
+            func.sum(seen_flag()).label("sessions_seen"),
             func.sum(SectionTime.dwell_ms).label("dwell_ms"),
-            func.sum(_read_flag()).label("sessions_read"),
+            func.sum(read_flag()).label("sessions_read"),
         )
         .join(DocumentSection, DocumentSection.id == SectionTime.section_id)
         .join(Visit, Visit.id == SectionTime.visit_id)
@@ -834,9 +836,9 @@ async def _session_rows(
             DocumentSection.document_id,
             DocumentSection.slot,
             SectionTime.visit_id,
-            func.max(_seen_flag()),
+            func.max(seen_flag()),
             func.sum(SectionTime.dwell_ms),
-            func.max(_read_flag()),
+            func.max(read_flag()),
         )
         .join(DocumentSection, DocumentSection.id == section_id)
         .join(BlockVersion, BlockVersion.id == DocumentSection.block_version_id)
