@@ -39,15 +39,13 @@ class LocalTime:
     def __call__(self, moment: dt.datetime | None, pattern: str = "%Y-%m-%d %H:%M %Z") -> str:
         if moment is None:
             return ""
-        if moment.tzinfo is None:  # stored moments are UTC
-            moment = moment.replace(tzinfo=dt.UTC)
-        return moment.astimezone(self.zone).strftime(pattern)
+        return self.localize(moment).strftime(pattern)
 
     def date(self, moment: dt.datetime) -> dt.date:
         """The user's calendar day of `moment` (for grouping by day or week)."""
         return self.localize(moment).date()
 
     def localize(self, moment: dt.datetime) -> dt.datetime:
-        if moment.tzinfo is None:
+        if moment.tzinfo is None:  # stored moments are UTC
             moment = moment.replace(tzinfo=dt.UTC)
         return moment.astimezone(self.zone)

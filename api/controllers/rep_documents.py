@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from api import fields
 from api.auth import permit_owner
-from api.clock import zone
+from api.clock import LocalTime, zone
 from api.controllers.documents import DOWNLOADS, attachment, load_document
 from api.controllers.links import MAX_PASSCODE, share_url
 from api.fields import is_email
@@ -321,7 +321,7 @@ class RepDocumentController(Controller):
             errors=errors or {},
             failed=failed,
             created=created,
-            today=now.astimezone(zone(user.time_zone)).date().isoformat(),
+            today=LocalTime(user.time_zone).date(now).isoformat(),
             max_comment=MAX_COMMENT,
             max_need=MAX_NEED,
             status_code=400 if errors else 200,
