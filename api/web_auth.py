@@ -11,6 +11,7 @@ the static files are outside it.
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import hashlib
 import hmac
 import os
@@ -227,12 +228,11 @@ async def sign_in(
     address = client_address(request, runtime.settings.trusted_proxies)
     async with runtime.session() as session:
         client = await client_hash(session, address, now) if address else None
-        attempt = await record_attempt(session, email, client, now)
-        await session.commit()
-        if await too_many_attempts(session, email, client, now):
-            await forget_attempt(session, attempt)
-            await session.commit()
-            return SignInOutcome(limited=True)
+        await session.commit()  # the day's salt, when this made it
+    attempt = await counted_attempt(runtime, email, client, now)
+    if attempt is None:
+        return SignInOutcome(limited=True)
+    async with runtime.session() as session:
         found = await find_credentials(session, email)
         await session.commit()
     stored = found[1] if found is not None else None
@@ -249,6 +249,24 @@ async def sign_in(
         token = await start_session(session, user.id, utcnow())
         await session.commit()
     return SignInOutcome(token)
+
+
+async def counted_attempt(
+    runtime: Runtime, email: str, client: str | None, now: dt.datetime
+) -> int | None:
+    """Count a password guess for `email` (and the client) before it is checked, so parallel
+    guesses count too; None, and nothing counted, when the window's limit is reached. Signing
+    in and changing a password share the count: a stolen session cookie cannot be used to
+    guess the password faster than the sign-in form allows. `forget_attempt` takes the attempt
+    back once the password proved right."""
+    async with runtime.session() as session:
+        attempt = await record_attempt(session, email, client, now)
+        await session.commit()
+        if await too_many_attempts(session, email, client, now):
+            await forget_attempt(session, attempt)
+            await session.commit()
+            return None
+    return attempt
 
 
 async def sign_out(request: Request[Any, Any, Any], runtime: Runtime) -> None:

@@ -178,7 +178,8 @@ def main() -> None:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     serve = [str(PITCHMAP), "serve", "--library", str(library), "--port", str(port)]
-    server = subprocess.Popen(serve, env=env, cwd=work, stdout=subprocess.DEVNULL)
+    log = (work / "server.log").open("w")  # kept with the data folder to chase any 5xx
+    server = subprocess.Popen(serve, env=env, cwd=work, stdout=log, stderr=subprocess.STDOUT)
     try:
         wait_healthy(base, server, timeout=900)
         key = command(env, work, "keys", "create", "--role", "rep", "--name", "bench")
@@ -209,6 +210,8 @@ def main() -> None:
     finally:
         server.terminate()
         server.wait(timeout=60)
+        log.close()
+        print(f"data folder and server log in {work}", file=sys.stderr)
     hello_p50 = statistics.median(hello)
     print(f"{'page':<18}{'p50 ms':>10}{'p95 ms':>10}{'p50 / hello':>14}")
     print(f"{'hello (/health)':<18}{hello_p50:>10.1f}{p95(hello):>10.1f}{1.0:>14.1f}")

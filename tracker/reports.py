@@ -608,7 +608,9 @@ async def _blocks(
         .where(Block.id.in_(_block_ids(library_id, key)))
         .order_by(Block.key, Block.library_id)
     )
-    rows = await session.execute(query)
+    # Through the connection (Core) rather than the ORM session: ten thousand plain rows come
+    # back several times faster without the ORM's per-row loading.
+    rows = await (await session.connection()).execute(query)
     return [(block_id, key_, lib, slot) for block_id, key_, lib, slot in rows]
 
 
@@ -802,9 +804,12 @@ async def _visits_per_document(
 ) -> dict[str, int]:
     """Sessions (in the window) of each document using one of the blocks."""
     using = _documents_using(block_ids)
+    # `+ 0` when only recent visits are wanted, as in `_session_rows`: read visits from the
+    # mark on instead of every visit of every link (measured 12.7 -> 4.9 ms at 100k visits).
+    link_id = Visit.link_id + 0 if cut.raw_ids(Visit.id) else Visit.link_id
     raw = await session.execute(
         select(ShareLink.document_id, func.count(Visit.id))
-        .join(Visit, Visit.link_id == ShareLink.id)
+        .join(Visit, link_id == ShareLink.id)
         .where(ShareLink.document_id.in_(using), *cut.raw())
         .group_by(ShareLink.document_id)
     )

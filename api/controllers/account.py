@@ -12,15 +12,17 @@ from litestar.params import FromQuery, URLEncodedBody
 from api.clock import is_zone, zone_names
 from api.controllers.admin_users import MISMATCH, field_errors
 from api.runtime import Runtime
-from api.web_auth import SESSION_COOKIE, render_page, see_other
+from api.web_auth import SESSION_COOKIE, counted_attempt, render_page, see_other
 from engine import InputError
-from tracker.users import MIN_PASSWORD, UserInfo, change_password, set_time_zone
+from tracker.models import utcnow
+from tracker.users import MIN_PASSWORD, UserInfo, change_password, forget_attempt, set_time_zone
 
 # What the page says after a form has done its work (`?saved=...`).
 SAVED = {
     "time_zone": "Saved: times are now shown in your time zone.",
     "password": "Saved your new password; your other sessions have ended.",
 }
+TOO_MANY = "Too many wrong passwords: wait a few minutes and try again."
 
 
 class AccountController(Controller):
@@ -66,12 +68,21 @@ class AccountController(Controller):
         if new != str(data.get("new_password_again") or ""):
             errors = {"new_password_again": MISMATCH}
             return _page(request, user, errors=errors, status_code=400)
+        attempt = await counted_attempt(runtime, user.email, None, utcnow())
+        if attempt is None:
+            errors = {"current_password": TOO_MANY}
+            return _page(request, user, errors=errors, status_code=429)
         try:
             async with runtime.session() as session:
                 keep = request.cookies.get(SESSION_COOKIE)
                 await change_password(session, user.id, current, new, keep)
+                await forget_attempt(session, attempt)
                 await session.commit()
         except InputError as exc:
+            if all(p.field != "current_password" for p in exc.problems):
+                async with runtime.session() as session:  # no guess was made: do not count it
+                    await forget_attempt(session, attempt)
+                    await session.commit()
             return _page(request, user, errors=field_errors(exc.problems), status_code=400)
         return see_other("/account?saved=password")
 

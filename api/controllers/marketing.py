@@ -139,7 +139,6 @@ class MarketingController(Controller):
         library = selector_of(runtime).indexed.library
         form = FilterForm(slot, industry, persona, stage, since, until)
         template = "leaderboard.html"
-        titles = {b.id: b.title for b in library.blocks}
         try:
             filters = read_filters(runtime, library, user, form)
             number = page_number(page)
@@ -161,7 +160,7 @@ class MarketingController(Controller):
             sort=sort,
             sorts=SORTS,
             rows=rows[start : start + PAGE_SIZE],
-            titles=titles,
+            titles=library.titles,
             total=len(rows),
             page=number,
             pages=max(1, -(-len(rows) // PAGE_SIZE)),

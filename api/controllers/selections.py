@@ -95,6 +95,6 @@ class SelectionController(Controller):
             selection=selection,
             as_of=as_of.isoformat(),
             facets=facets,
-            titles={b.id: b.title for b in library.blocks},
+            titles=library.titles,
             slot_titles={s.id: s.title for s in library.slots},
         )

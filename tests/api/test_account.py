@@ -13,6 +13,7 @@ from tests.api.sites import in_database
 from tests.api.test_journey import Site
 from tests.api.test_sign_in import PASSWORD, hold_session, sign_in
 from tracker.models import User
+from tracker.users import FAILURES_PER_EMAIL
 
 NEW_PASSWORD = "a new and longer passphrase"
 
@@ -128,3 +129,29 @@ def test_a_new_password_keeps_this_session_and_ends_the_others(site: Site) -> No
     site.client.cookies.clear()
     assert sign_in(site.client, email).status_code != 303
     assert sign_in(site.client, email, NEW_PASSWORD).status_code == 303
+
+
+def test_guessing_the_current_password_is_limited_like_signing_in(site: Site) -> None:
+    """A stolen session cookie must not let anyone guess the password faster than the
+    sign-in form does: after the email's allowance of wrong guesses even the right one waits."""
+    email = site.rep()
+    before = user_row(site, email).password_hash
+    change = {"new_password": NEW_PASSWORD, "new_password_again": NEW_PASSWORD}
+    for _ in range(FAILURES_PER_EMAIL):
+        wrong = site.post("/account/password", {**change, "current_password": "not it at all"})
+        assert wrong.status_code == 400
+    limited = site.post("/account/password", {**change, "current_password": PASSWORD})
+    assert limited.status_code == 429
+    assert "Too many wrong passwords" in limited.text
+    assert user_row(site, email).password_hash == before
+
+
+def test_a_mistyped_new_password_is_not_counted_as_a_guess(site: Site) -> None:
+    email = site.rep()
+    before = user_row(site, email).password_hash
+    short = {"current_password": PASSWORD, "new_password": "x", "new_password_again": "x"}
+    for _ in range(FAILURES_PER_EMAIL + 1):
+        assert site.post("/account/password", short).status_code == 400
+    good = {**short, "new_password": NEW_PASSWORD, "new_password_again": NEW_PASSWORD}
+    assert site.post("/account/password", good).status_code == 303
+    assert user_row(site, email).password_hash != before

@@ -6,8 +6,11 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from collections import Counter
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -15,7 +18,14 @@ from tests.tracker import test_funnel, test_reports
 from tracker.funnel import slot_funnel
 from tracker.models import RollupBlockDwell, RollupState, SectionTime, ShareLink, Visit
 from tracker.reports import DIMENSIONS, EngagementFilter, block_breakdown, block_engagement
-from tracker.rollup import FINISHED_AFTER, dwell_bucket, roll_up, roll_up_batch, split
+from tracker.rollup import (
+    FINISHED_AFTER,
+    dwell_bucket,
+    merged_median,
+    roll_up,
+    roll_up_batch,
+    split,
+)
 from tracker.rollup import weighted_median as median
 
 NOW = dt.datetime(2024, 6, 1, tzinfo=dt.UTC)
@@ -186,3 +196,26 @@ def test_weighted_median() -> None:
     assert median({1: 2, 9: 1}) == 1
     assert median({1: 2, 9: 2}) == 5
     assert median({1: 1, 2: 1, 3: 1, 100: 1}) == 3  # (2 + 3 + 1) // 2: half rounds up
+
+
+@given(
+    st.lists(
+        st.lists(st.tuples(st.integers(0, 10**7), st.integers(0, 5)), max_size=8),
+        max_size=4,
+    )
+)
+def test_the_median_of_several_histograms_is_the_median_of_their_sum(
+    sources: list[list[tuple[int, int]]],
+) -> None:
+    """The leaderboard merges a block's rolled-up histograms with its recent sessions: the
+    result must not depend on how the sessions were split between them."""
+    total: Counter[int] = Counter()
+    for pairs in sources:
+        for value, count in pairs:
+            total[value] += count
+    as_stored = [[[v, c] for v, c in sorted(pairs)] for pairs in sources]
+    assert merged_median(as_stored) == median(total)
+    values = sorted(total.elements())
+    if values:
+        middle = (values[(len(values) - 1) // 2] + values[len(values) // 2] + 1) // 2
+        assert median(total) == middle
