@@ -8,6 +8,7 @@ from pathlib import Path
 from litestar import Litestar
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.static_files import create_static_files_router
 
@@ -19,17 +20,26 @@ from api.controllers.block_page import BlockPageController
 from api.controllers.blocks import BlockController
 from api.controllers.content import ContentController
 from api.controllers.documents import DocumentController
+from api.controllers.health import ReadinessController
 from api.controllers.home import HomeController
+from api.controllers.influence import BlockInfluenceController
 from api.controllers.links import DocumentLinkController, LinkController
 from api.controllers.marketing import MarketingController
+from api.controllers.outcomes import OutcomeController
 from api.controllers.precall import PreCallController
+from api.controllers.prospect_outcome import ProspectOutcomeController
 from api.controllers.prospects import ProspectController
+from api.controllers.regenerate import RegenerationController
 from api.controllers.rep_documents import RepDocumentController
 from api.controllers.selections import SelectionController
 from api.controllers.session import SessionController
 from api.controllers.viewer import ViewerController
-from api.errors import EXCEPTION_HANDLERS
+from api.errors import EXCEPTION_HANDLERS, document_errors
+from api.logs import logging_config
+from api.metrics import MetricsController
+from api.outage import OUTAGE_HANDLERS
 from api.runtime import Runtime
+from api.security_headers import security_headers
 from api.settings import Settings
 from api.state import Workspace
 from api.web_auth import (
@@ -61,7 +71,11 @@ def create_app(
     workspace = Workspace.open(settings, library, prospects, on_progress)
     runtime = Runtime(settings, workspace)
     secret = load_secret(settings.data_dir)
-    handlers: dict[type[Exception], object] = {**EXCEPTION_HANDLERS, SignInRequired: to_sign_in}
+    handlers: dict[type[Exception], object] = {
+        **EXCEPTION_HANDLERS,
+        **OUTAGE_HANDLERS,  # after them: a database outage is a 503, not their 500
+        SignInRequired: to_sign_in,
+    }
     static = files("templates") / "static"
     return Litestar(
         route_handlers=[
@@ -75,14 +89,20 @@ def create_app(
             ContentController,
             BlockPageController,
             DocumentController,
+            RegenerationController,
             DocumentLinkController,
             LinkController,
             BlockController,
+            BlockInfluenceController,
+            OutcomeController,
+            ProspectOutcomeController,
             KeyController,
             ErasureController,
             ViewerController,
             AdminUserController,
             AccountController,
+            ReadinessController,
+            MetricsController,
             create_static_files_router(
                 path="/static", directories=[str(static)], include_in_schema=False
             ),
@@ -97,8 +117,9 @@ def create_app(
         lifespan=[runtime.lifespan],
         # The decoy hash that unknown emails are checked against is made before the first
         # sign-in, so that one takes no longer than any other.
-        on_startup=[decoy_hash],
+        on_startup=[decoy_hash, document_errors],
         exception_handlers=handlers,  # type: ignore[arg-type]
+        logging_config=logging_config(),
         csrf_config=csrf_config(settings, secret),
         openapi_config=OpenAPIConfig(
             title="pitchmap",
@@ -110,6 +131,9 @@ def create_app(
                 }
             ),
             security=[{"apiKey": []}],
+            # The schema as JSON only: the UIs Litestar offers load their scripts from a CDN.
+            render_plugins=[JsonRenderPlugin()],
         ),
         request_max_body_size=MAX_BODY,
+        before_send=[security_headers(settings)],
     )

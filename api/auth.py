@@ -27,6 +27,8 @@ class Action(Enum):
     MANAGE_KEYS = "manage keys"
     MANAGE_USERS = "manage users"
     CHANGE_OTHERS = "share or revoke what another key made"
+    RECORD_ALL_OUTCOMES = "record the outcome of any prospect's deal"
+    READ_METRICS = "read the server's metrics"
 
 
 _ALLOWED: dict[Action, frozenset[Role]] = {
@@ -38,6 +40,8 @@ _ALLOWED: dict[Action, frozenset[Role]] = {
     Action.MANAGE_KEYS: frozenset({"admin"}),
     Action.MANAGE_USERS: frozenset({"admin"}),
     Action.CHANGE_OTHERS: frozenset({"admin"}),
+    Action.RECORD_ALL_OUTCOMES: frozenset({"marketing", "admin"}),
+    Action.READ_METRICS: frozenset({"admin"}),
 }
 
 

@@ -18,6 +18,7 @@ from engine import Prospect, Selection, Selector, UnansweredNeed
 from engine.assemble import AssembledDocument, Rep, assemble, render_html
 from engine.assemble.formats import renderer
 from engine.assemble.html import Viewer
+from engine.learning import Engagement
 
 VIEWER_SCRIPT = "/static/viewer.js"
 
@@ -31,8 +32,14 @@ class Built:
     unanswered: tuple[UnansweredNeed, ...]  # kept with the document for marketing's gaps
 
 
-async def select(selector: Selector, prospect: Prospect, as_of: dt.date) -> Selection:
-    return await asyncio.to_thread(_select, selector, prospect, as_of)
+async def select(
+    selector: Selector,
+    prospect: Prospect,
+    as_of: dt.date,
+    engagement: Engagement | None = None,
+) -> Selection:
+    """The engine's selection; with `engagement` (opt-in), informed by recorded reading."""
+    return await asyncio.to_thread(_select, selector, prospect, as_of, engagement)
 
 
 async def render(
@@ -49,16 +56,23 @@ async def render(
 
 
 async def build_document(
-    selector: Selector, prospect: Prospect, as_of: dt.date, rep: Rep, notice: str
+    selector: Selector,
+    prospect: Prospect,
+    as_of: dt.date,
+    rep: Rep,
+    notice: str,
+    engagement: Engagement | None = None,
 ) -> Built:
     """The selection as chosen by the engine, rendered."""
-    selection = await select(selector, prospect, as_of)
+    selection = await select(selector, prospect, as_of, engagement)
     return await render(selector, selection, prospect, as_of, rep, notice)
 
 
-def _select(selector: Selector, prospect: Prospect, as_of: dt.date) -> Selection:
+def _select(
+    selector: Selector, prospect: Prospect, as_of: dt.date, engagement: Engagement | None
+) -> Selection:
     with build_lock:
-        return selector.select(prospect, as_of)
+        return selector.select(prospect, as_of, engagement)
 
 
 def _render(

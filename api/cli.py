@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import gc
 import json
+import multiprocessing
 import sys
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
@@ -43,6 +43,8 @@ from engine import (
 from engine.assemble import AssembledDocument, Rep, assemble
 from engine.assemble.formats import FILE_NAMES, renderer
 from engine.files import write_atomic
+from engine.learning import SEGMENT_FACET, Engagement, Learning
+from tracker.purge import MAX_DAYS
 
 app = typer.Typer(
     help="pitchmap: the right content blocks for every prospect, and what they read.",
@@ -65,6 +67,17 @@ ProspectsOption = Annotated[
 AsOfOption = Annotated[
     str | None,
     typer.Option("--as-of", help="YYYY-MM-DD: the date that decides expiry (default today)."),
+]
+LearnOption = Annotated[
+    bool,
+    typer.Option(
+        "--learn",
+        help="Let how blocks were read (the data folder's database) reorder near-ties.",
+    ),
+]
+SeedOption = Annotated[
+    int | None,
+    typer.Option("--seed", help="With --learn: the exploration seed (default 0).", min=0),
 ]
 
 
@@ -136,13 +149,16 @@ def select_command(
     prospects: ProspectsOption,
     as_of: AsOfOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
+    learn: LearnOption = False,
+    seed: SeedOption = None,
 ) -> None:
     """Choose the blocks of every slot for each prospect, with reasons, gaps and alternatives."""
     date = parse_as_of(as_of)
     profiles = load_prospects(prospects)
     selector = indexed(library, Settings.from_env())
+    learned = recorded_engagement(selector, profiles, learn, seed)
     for prospect in profiles:
-        selection = selector.select(prospect, date)
+        selection = selector.select(prospect, date, learned)
         if as_json:
             print(json.dumps(selection.to_dict(), ensure_ascii=False), flush=True)
         else:
@@ -182,6 +198,8 @@ def assemble_command(
     rep_email: Annotated[
         str | None, typer.Option("--rep-email", help="rep.email (default PITCHMAP_REP_EMAIL).")
     ] = None,
+    learn: LearnOption = False,
+    seed: SeedOption = None,
 ) -> None:
     """Write each prospect's deck, proposal and web page under OUT/<prospect id>/.
 
@@ -192,7 +210,9 @@ def assemble_command(
     settings = Settings.from_env()
     rep = Rep(name=rep_name or settings.rep_name, email=rep_email or settings.rep_email)
     profiles = load_prospects(prospects)
-    documents = assemble_all(indexed(library, settings), profiles, date, rep)
+    selector = indexed(library, settings)
+    learned = recorded_engagement(selector, profiles, learn, seed)
+    documents = assemble_all(selector, profiles, date, rep, learned)
     files: list[tuple[Path, bytes]] = []
     with progress_bar("rendering") as advance:
         for done, document in enumerate(documents, 1):
@@ -221,7 +241,11 @@ def write_file(path: Path, content: bytes) -> None:
 
 
 def assemble_all(
-    selector: Selector, profiles: list[Prospect], date: dt.date, rep: Rep
+    selector: Selector,
+    profiles: list[Prospect],
+    date: dt.date,
+    rep: Rep,
+    engagement: Engagement | None = None,
 ) -> list[AssembledDocument]:
     """Every prospect's document, or one InputError with every problem of every prospect."""
     library = selector.indexed.library
@@ -230,7 +254,7 @@ def assemble_all(
     with progress_bar("assembling") as advance:
         for done, prospect in enumerate(profiles, 1):
             try:
-                selection = selector.select(prospect, date)
+                selection = selector.select(prospect, date, engagement)
                 documents.append(assemble(library, selection, prospect, date, rep))
             except InputError as exc:
                 problems.update(exc.problems)
@@ -238,6 +262,23 @@ def assemble_all(
     if problems:
         raise InputError(sorted(problems))
     return documents
+
+
+def recorded_engagement(
+    selector: Selector, profiles: list[Prospect], learn: bool, seed: int | None
+) -> Engagement | None:
+    """With --learn, the observations recorded for the library (by name) in the data folder's
+    database, for the prospects' industries; None otherwise (content-only selection)."""
+    if not learn:
+        if seed is not None:
+            raise typer.BadParameter("needs --learn", param_hint="--seed")
+        return None
+    from tracker.read_counts import read_counts
+
+    name = selector.indexed.library.name
+    industries = {v for p in profiles for v in p.facet(SEGMENT_FACET)}
+    observations = with_database(lambda session: read_counts(session, name, industries))
+    return Engagement(observations, Learning(seed=seed or 0))
 
 
 @app.command("import")
@@ -407,6 +448,48 @@ def _when(moment: dt.datetime | None) -> str:
     return moment.strftime("%Y-%m-%d %H:%M UTC") if moment else "-"
 
 
+outcomes_app = typer.Typer(help="Deals' outcomes: import a CRM's export.", no_args_is_help=True)
+app.add_typer(outcomes_app, name="outcomes")
+
+
+@outcomes_app.command("import")
+@reports_errors
+def outcomes_import(
+    file: Annotated[
+        Path,
+        typer.Argument(help="A CSV export (see the README's columns).", metavar="FILE.csv"),
+    ],
+) -> None:
+    """Record the outcome of every row and print how many; with any bad row, print every
+    problem (line, column, what is wrong) and record nothing."""
+    from tracker.outcome_import import MAX_BYTES, import_outcomes
+
+    try:
+        with file.open("rb") as opened:
+            content = opened.read(MAX_BYTES + 1)  # one byte over is enough to refuse it
+    except OSError as exc:
+        raise InputError([Problem(str(file), "file", exc.strerror or str(exc))]) from None
+    print(with_database(lambda session: import_outcomes(session, content, file.name)), flush=True)
+
+
+@app.command("digest")
+@reports_errors
+def digest_command(
+    print_only: Annotated[
+        bool, typer.Option("--print", help="Print the digest on stdout and send nothing.")
+    ] = False,
+) -> None:
+    """Mail marketing's weekly digest for the last seven days now (the server sends it every
+    Monday); a week is mailed once, whoever sends it."""
+    from api.digest import digest_once
+    from tracker.database import migrate
+
+    settings = Settings.from_env()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    migrate(settings.database_url)
+    print(asyncio.run(digest_once(settings, dt.datetime.now(dt.UTC), print_only)), flush=True)
+
+
 @app.command("rollup")
 @reports_errors
 def rollup_command() -> None:
@@ -416,6 +499,66 @@ def rollup_command() -> None:
 
     added = with_database(lambda session: roll_up(session, dt.datetime.now(dt.UTC)))
     print(added, flush=True)
+
+
+@app.command("purge")
+@reports_errors
+def purge_command(
+    older_than: Annotated[
+        int | None,
+        typer.Option(
+            "--older-than",
+            metavar="DAYS",
+            min=1,
+            max=MAX_DAYS,
+            help="Remove visits started more than DAYS days ago (default PITCHMAP_RETENTION_DAYS).",
+            show_default=False,
+        ),
+    ] = None,
+) -> None:
+    """Remove raw visits older than DAYS that are in the roll-ups already, with their section
+    time and heartbeats; print how many rows went (the details go to stderr).
+
+    Marketing's block figures and slot funnel keep every visit: with no date range, or over
+    whole months, they read the roll-ups, and so does block influence. The link and document
+    reports, the pre-call page, a block's weekly figures and stale content's rarely-seen test
+    read the raw visits, so afterwards they cover the last DAYS days only; a date range whose
+    first or last month was partly purged undercounts that month. Old visits not rolled up yet
+    are kept.
+    """
+    from tracker.purge import purge
+
+    days = older_than or Settings.from_env().retention_days
+    if days is None:
+        message = "give the number of days, or set PITCHMAP_RETENTION_DAYS"
+        raise typer.BadParameter(message, param_hint="--older-than")
+    now = dt.datetime.now(dt.UTC)
+    done = with_database(lambda session: purge(session, dt.timedelta(days=days), now))
+    err.print(
+        f"removed {done.visits} visits started more than {days} days ago, "
+        f"{done.section_time} section-time rows and {done.view_events} heartbeats; "
+        f"kept {done.kept} such visits that are not rolled up yet",
+        markup=False,
+        highlight=False,
+    )
+    print(done.rows, flush=True)
+
+
+@app.command("backup")
+@reports_errors
+def backup_command(
+    dest: Annotated[
+        Path,
+        typer.Argument(
+            metavar="DEST", help="The file to create (never overwritten).", show_default=False
+        ),
+    ],
+) -> None:
+    """Copy the SQLite database to DEST, safely while the server keeps writing, and print
+    DEST's path. For PostgreSQL use pg_dump (see the README's Backups)."""
+    from tracker.backup import backup
+
+    print(backup(Settings.from_env().database_url, dest), flush=True)
 
 
 HostOption = Annotated[str, typer.Option("--host", help="The address to listen on.")]
@@ -430,9 +573,12 @@ def serve_command(
     ] = None,
     host: HostOption = "127.0.0.1",
     port: PortOption = 8000,
+    workers: Annotated[
+        int, typer.Option("--workers", min=1, help="Worker processes, each serving the library.")
+    ] = 1,
 ) -> None:
     """Start the web app and API on one library (indexed at start)."""
-    run_server(library, (), host, port)
+    run_server(library, (), host, port, workers=workers)
 
 
 @app.command("demo")
@@ -460,25 +606,80 @@ def run_server(
     host: str,
     port: int,
     accounts: list[tuple[str, str]] | None = None,
+    workers: int = 1,
 ) -> None:
+    """Serve in this process, or in `workers` processes (uvicorn's supervisor, api/workers.py).
+    Logs go to stderr as JSON lines (api/logs.py); uvicorn's own access log would show tokens."""
     import uvicorn
 
-    from api.app import create_app
+    from api.workers import serving
 
     settings = Settings.from_env()
     if library is None:
         err.print("starting without a library")
-    with progress_bar("embedding the library") as advance:
-        application = create_app(settings, library, prospects, advance)
-    # Everything loaded so far (the model, the index, the library) lives as long as the
-    # server: keep it out of the collector's full passes, which otherwise stall every request
-    # for a quarter of a second now and then.
-    gc.freeze()
+    target: Any = "api.workers:worker_app"
+    if workers == 1:
+        from api.app import create_app
+
+        with progress_bar("embedding the library") as advance:
+            target = serving(create_app(settings, library, prospects, advance))
+    else:
+        prepare_workers(settings, library)
     shown = "localhost" if host in ("127.0.0.1", "0.0.0.0") else host
     print(f"pitchmap is serving at http://{shown}:{port}/", flush=True)
     for email, password in accounts or ():
         print(f"  sign in as {email} with {password}", flush=True)
-    uvicorn.run(application, host=host, port=port, log_level="warning", access_log=False)
+    uvicorn.run(
+        target,
+        factory=workers > 1,
+        workers=workers,
+        host=host,
+        port=port,
+        log_config=None,
+        log_level="info",
+        access_log=False,
+        # uvicorn would believe X-Forwarded-For/-Proto from 127.0.0.1 whatever the settings:
+        # they are believed only from PITCHMAP_TRUSTED_PROXIES (api/clients.py).
+        proxy_headers=False,
+    )
+
+
+def prepare_workers(settings: Settings, library: Path | None) -> None:
+    """Do once what every worker would otherwise race the others to do at start: migrate,
+    embed the library into the data folder's cache and store it. Then tell the workers which
+    library to serve and where to share their metrics, and log from this supervising process
+    as they do.
+
+    The preparation runs in a process of its own: embedding may load the model (hundreds of
+    MB), which the supervisor, alive as long as the server, has no use for."""
+    from api.logs import configure_process_logging
+    from api.workers import hand_over, share_metrics
+
+    if library is not None:
+        once = multiprocessing.get_context("spawn").Process(target=store_library, args=(library,))
+        once.start()
+        once.join()
+        if once.exitcode != 0:  # the process said why on stderr
+            raise typer.Exit(once.exitcode if once.exitcode and once.exitcode > 0 else 1)
+    hand_over(library)
+    share_metrics(settings.data_dir)
+    configure_process_logging()
+
+
+def store_library(library: Path) -> None:
+    """Migrate, embed `library` into the data folder's cache and store it in the database;
+    problems are reported as every command reports them, and end the process with its code."""
+    from tracker.library_store import import_library
+
+    @reports_errors
+    def store() -> None:
+        selector = indexed(library, Settings.from_env())
+        with_database(lambda session: import_library(session, selector.indexed.library))
+
+    try:
+        store()
+    except typer.Exit as stop:
+        sys.exit(stop.exit_code)
 
 
 def main() -> Any:

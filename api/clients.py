@@ -18,7 +18,9 @@ def client_address(request: Request[Any, Any, Any], trusted: Sequence[Network]) 
     peer = request.client.host if request.client else None
     if peer is None or not _is_trusted(peer, trusted):
         return peer
-    hops = [h.strip() for h in request.headers.get("x-forwarded-for", "").split(",") if h.strip()]
+    # Every X-Forwarded-For line, in order: a proxy may add its own line after the client's.
+    forwarded = ",".join(request.headers.getall("x-forwarded-for", []))
+    hops = [h.strip() for h in forwarded.split(",") if h.strip()]
     for hop in reversed(hops):
         if not _is_trusted(hop, trusted):
             return hop

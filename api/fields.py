@@ -17,12 +17,15 @@ from api.errors import bad_field
 
 _EMAIL = re.compile(r"^[^@\s<>\"'(),;:\\\[\]]{1,64}@[A-Za-z0-9.-]{1,253}\.[A-Za-z]{2,63}$")
 MAX_TEXT = 2_000
+# A query value without NUL or U+FFFD (what invalid UTF-8 in a URL decodes to): neither is in
+# any name we filter by, and PostgreSQL cannot compare text holding NUL.
+PLAIN_TEXT = r"^[^\x00\ufffd]*$"
 MAX_ID = 2**31 - 1  # ids are 32-bit: a larger one is refused here, never by the database
 
 
-def body_object(data: object) -> Mapping[str, Any]:
+def body_object(data: object, name: str = "body") -> Mapping[str, Any]:
     if not isinstance(data, Mapping):
-        raise bad_field("body", "must be a JSON object")
+        raise bad_field(name, "must be a JSON object")
     return data
 
 
@@ -41,12 +44,20 @@ def text(data: Mapping[str, Any], name: str, *, required: bool = False) -> str |
         return None
     if not isinstance(value, str):
         raise bad_field(name, "must be a string")
-    value = value.strip()
+    value = no_nul(value.strip(), name)
     if required and not value:
         raise bad_field(name, "must not be empty")
     if len(value) > MAX_TEXT:
         raise bad_field(name, f"is longer than {MAX_TEXT} characters")
     return value or None
+
+
+def no_nul(value: str, name: str) -> str:
+    """`value`, refused if it holds NUL: PostgreSQL cannot store it in text, and no name,
+    email or note means one."""
+    if "\x00" in value:
+        raise bad_field(name, "must not contain NUL (\\x00) characters")
+    return value
 
 
 def is_email(value: str) -> bool:

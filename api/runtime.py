@@ -1,6 +1,6 @@
 """What the server holds while it runs: the database, the library as stored, and the
-background workers (heartbeat writer, webhook deliverer, visit roll-up), started and stopped
-with the app."""
+background workers (heartbeat writer, webhook deliverer, visit roll-up, retention purge, weekly
+digest), started and stopped with the app."""
 
 from __future__ import annotations
 
@@ -10,12 +10,14 @@ from collections.abc import AsyncIterator
 from litestar import Litestar
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from api.digest import Digester, DigestSource
 from api.settings import Settings
 from api.state import Workspace
 from tracker.database import create_engine, create_sessions
 from tracker.ingest import Ingestor
 from tracker.library_store import StoredLibrary, import_library
 from tracker.mail import Mailer
+from tracker.purge import Purger
 from tracker.rollup import Roller
 from tracker.webhooks import Deliverer
 
@@ -33,6 +35,8 @@ class Runtime:
         self.deliverer: Deliverer | None = None
         self.mailer: Mailer | None = None
         self.roller: Roller | None = None
+        self.purger: Purger | None = None
+        self.digester: Digester | None = None
 
     @contextlib.asynccontextmanager
     async def lifespan(self, _app: Litestar) -> AsyncIterator[None]:
@@ -53,8 +57,17 @@ class Runtime:
             await self.ingestor.start()
             await self.deliverer.start()
             await self.roller.start()
+            self.purger = Purger(self.sessions, self.settings.retention_days)
+            await self.purger.start()
+            if self.library is not None and self.workspace.selector is not None:
+                self.digester = Digester(self._digest_source(), self.mailer)
+                await self.digester.start()
             yield
         finally:
+            if self.digester is not None:
+                await self.digester.stop()
+            if self.purger is not None:
+                await self.purger.stop()
             if self.roller is not None:
                 await self.roller.stop()
             if self.ingestor is not None:
@@ -62,6 +75,17 @@ class Runtime:
             if self.deliverer is not None:
                 await self.deliverer.stop()
             await engine.dispose()
+
+    def _digest_source(self) -> DigestSource:
+        assert self.sessions is not None and self.library is not None
+        assert self.workspace.selector is not None
+        return DigestSource(
+            self.sessions,
+            self.library.id,
+            self.workspace.selector.indexed.library.name,
+            self.workspace.selector.embedder,
+            self.settings.base_url,
+        )
 
     def session(self) -> AsyncSession:
         if self.sessions is None:

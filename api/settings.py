@@ -11,7 +11,9 @@ from typing import Literal, cast
 from urllib.parse import urlsplit
 
 from engine import PitchmapError
+from engine.hnsw import DEFAULT_THRESHOLD
 from tracker.database import database_url
+from tracker.purge import MAX_DAYS
 
 EmbedderBackend = Literal["auto", "onnx", "torch"]
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -36,6 +38,9 @@ class Settings:
     webhook_secret: str | None = None
     trusted_proxies: tuple[Network, ...] = ()
     viewer_notice: str = DEFAULT_NOTICE
+    retention_days: int | None = None  # PITCHMAP_RETENTION_DAYS: raw visits kept (tracker.purge)
+    learning: bool = False  # PITCHMAP_LEARNING: engagement-informed selection on the pages
+    hnsw_threshold: int = DEFAULT_THRESHOLD  # PITCHMAP_HNSW_THRESHOLD: blocks for HNSW search
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -54,6 +59,9 @@ class Settings:
             webhook_secret=env.get("PITCHMAP_WEBHOOK_SECRET") or None,
             trusted_proxies=_networks(env.get("PITCHMAP_TRUSTED_PROXIES") or ""),
             viewer_notice=env.get("PITCHMAP_VIEWER_NOTICE") or DEFAULT_NOTICE,
+            retention_days=_days("PITCHMAP_RETENTION_DAYS", env.get("PITCHMAP_RETENTION_DAYS")),
+            learning=_switch("PITCHMAP_LEARNING", env.get("PITCHMAP_LEARNING") or "0"),
+            hnsw_threshold=_blocks(env.get("PITCHMAP_HNSW_THRESHOLD") or str(DEFAULT_THRESHOLD)),
         )
 
     @property
@@ -65,6 +73,26 @@ def _backend(value: str) -> EmbedderBackend:
     if value not in ("auto", "onnx", "torch"):
         raise SettingsError(f"PITCHMAP_EMBEDDER: {value!r} is not one of auto, onnx, torch")
     return cast(EmbedderBackend, value)
+
+
+def _switch(name: str, value: str) -> bool:
+    if value not in ("0", "1"):
+        raise SettingsError(f"{name}: {value!r} is not 0 or 1")
+    return value == "1"
+
+
+def _days(name: str, value: str | None) -> int | None:
+    if not value:
+        return None
+    if not value.isdecimal() or not 1 <= int(value) <= MAX_DAYS:
+        raise SettingsError(f"{name}: {value!r} is not a whole number of days from 1 to {MAX_DAYS}")
+    return int(value)
+
+
+def _blocks(value: str) -> int:
+    if not value.isdecimal() or int(value) < 1:
+        raise SettingsError(f"PITCHMAP_HNSW_THRESHOLD: {value!r} is not a whole number of blocks")
+    return int(value)
 
 
 def _http_url(name: str, value: str) -> str:

@@ -36,5 +36,7 @@ def open_selector(
     """Bring a loaded library's index up to date with the configured model and select on it:
     the one start-up every command and the server share."""
     embedder = Embedder(settings.model, cache_dir=settings.data_dir, backend=settings.embedder)
-    indexed = index_library(library, embedder, settings.data_dir, on_progress)
+    indexed = index_library(
+        library, embedder, settings.data_dir, on_progress, settings.hnsw_threshold
+    )
     return Selector(indexed, embedder)

@@ -30,6 +30,7 @@ from api.clients import client_address
 from api.clock import LocalTime
 from api.pages import render
 from api.runtime import Runtime
+from api.security_headers import over_https
 from api.settings import Settings
 from engine import PitchmapError
 from tracker.models import utcnow
@@ -55,13 +56,10 @@ CSRF_FIELD = "_csrf_token"  # the form field Litestar's middleware reads
 SECRET_FILE = "secret"
 # Forms live on pages; the API takes keys, the viewer has its own gates, and probes and the
 # schema post nothing (and should not be handed a CSRF cookie on every call).
-CSRF_EXCLUDE = ["^/api/", "^/d/", "^/static/", "^/health$", "^/schema"]
-PAGE_HEADERS = {
-    "Cache-Control": "private, no-store",
-    "X-Content-Type-Options": "nosniff",
-    "X-Frame-Options": "DENY",
-    "Referrer-Policy": "same-origin",
-}
+CSRF_EXCLUDE = ["^/api/", "^/d/", "^/static/", "^/health$", "^/ready$", "^/metrics$", "^/schema"]
+# Pages are personal: never cached. The security headers are added to every response in
+# api/security_headers.py.
+PAGE_HEADERS = {"Cache-Control": "private, no-store"}
 
 
 class SecretError(PitchmapError):
@@ -113,7 +111,7 @@ def csrf_token(request: Request[Any, Any, Any]) -> str:
 
 
 def secure(request: Request[Any, Any, Any], settings: Settings) -> bool:
-    return request.url.scheme == "https" or (settings.base_url or "").startswith("https")
+    return over_https(request.url.scheme, settings)
 
 
 def session_cookie(token: str, request: Request[Any, Any, Any], settings: Settings) -> Cookie:

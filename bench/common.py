@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import socket
 import statistics
 import time
 from collections.abc import Callable
@@ -53,3 +54,11 @@ def synthetic_library(root: Path, blocks: int, seed: int = 7) -> Path:
         body = "\n\n".join(f"{line} Ref {i}-{j}." for j, line in enumerate(template.passages[1:]))
         (root / "blocks" / f"b{i:05d}.md").write_text(f"---\n{yaml.safe_dump(meta)}---\n{body}\n")
     return root
+
+
+def free_port() -> int:
+    """A loopback port nobody listens on now, for a server started next."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port

@@ -23,7 +23,6 @@ import json
 import os
 import re
 import shutil
-import socket
 import sqlite3
 import subprocess
 import tempfile
@@ -31,7 +30,7 @@ import time
 
 import httpx
 
-from bench.common import FIXTURES
+from bench.common import FIXTURES, free_port
 
 PITCHMAP = Path(sys.executable).with_name("pitchmap")
 BROWSER = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/156.0 Safari/537.36"
@@ -88,10 +87,11 @@ end
 """
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+def start_server(command: list[str], env: dict[str, str], work: Path) -> subprocess.Popen[bytes]:
+    """Start `pitchmap serve`, its output (a JSON line per request) into `work`/server.log:
+    kept for chasing an error, and off the terminal, which would slow the server down."""
+    with (work / "server.log").open("wb") as log:
+        return subprocess.Popen(command, env=env, cwd=work, stdout=log, stderr=subprocess.STDOUT)
 
 
 def wait_healthy(base: str, server: subprocess.Popen[bytes], timeout: float = 180) -> None:
@@ -169,7 +169,7 @@ def main() -> None:
     base = f"http://127.0.0.1:{port}"
     library = FIXTURES / "bastion" / "library"
     serve = [str(PITCHMAP), "serve", "--library", str(library), "--port", str(port)]
-    server = subprocess.Popen(serve, env=env, cwd=work, stdout=subprocess.DEVNULL)
+    server = start_server(serve, env, work)
     try:
         wait_healthy(base, server)
         key = subprocess.run(

@@ -37,8 +37,8 @@ import time
 
 import httpx
 
-from bench.common import FIXTURES, synthetic_library
-from bench.ingest import free_port, wait_healthy
+from bench.common import FIXTURES, free_port, synthetic_library
+from bench.ingest import start_server, wait_healthy
 
 PITCHMAP = Path(sys.executable).with_name("pitchmap")
 PASSWORD = "bench-password-1234"
@@ -178,8 +178,7 @@ def main() -> None:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     serve = [str(PITCHMAP), "serve", "--library", str(library), "--port", str(port)]
-    log = (work / "server.log").open("w")  # kept with the data folder to chase any 5xx
-    server = subprocess.Popen(serve, env=env, cwd=work, stdout=log, stderr=subprocess.STDOUT)
+    server = start_server(serve, env, work)
     try:
         wait_healthy(base, server, timeout=900)
         key = command(env, work, "keys", "create", "--role", "rep", "--name", "bench")
@@ -210,7 +209,6 @@ def main() -> None:
     finally:
         server.terminate()
         server.wait(timeout=60)
-        log.close()
         print(f"data folder and server log in {work}", file=sys.stderr)
     hello_p50 = statistics.median(hello)
     print(f"{'page':<18}{'p50 ms':>10}{'p95 ms':>10}{'p50 / hello':>14}")

@@ -2,14 +2,15 @@
 
 A block keeps its index entry while what it says is unchanged; an edited block's entry is
 replaced and a deleted block's removed, so re-indexing touches only what changed. faiss is
-imported here and nowhere else, so swapping the backend (flat today, HNSW at scale) touches
-one file.
+imported here and in engine/hnsw.py only. From `hnsw_threshold` blocks on, the index is an
+HNSW graph instead of exact search; a graph cannot remove vectors, so a removed or edited
+block (or crossing the threshold either way) rebuilds the index from the vectors it holds.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple, Protocol
@@ -20,6 +21,7 @@ from numpy.typing import NDArray
 
 from engine.embed import Vectors
 from engine.files import write_atomic
+from engine.hnsw import DEFAULT_THRESHOLD, Candidates, HNSWIndex
 from engine.library import Block
 
 Keys = NDArray[np.int64]
@@ -27,6 +29,8 @@ Keys = NDArray[np.int64]
 
 class VectorIndex(Protocol):
     """What the engine needs of a vector store: exact vectors back, and nearest neighbours."""
+
+    removes: bool
 
     def add(self, keys: Keys, vectors: Vectors) -> None: ...
     def remove(self, keys: Keys) -> None: ...
@@ -43,16 +47,13 @@ class FlatIndex:
     any real content library.
     """
 
+    removes = True
+
     def __init__(self, dimension: int, index: Any = None) -> None:
         self.dimension = dimension
         self._index = (
             index if index is not None else faiss.IndexIDMap2(faiss.IndexFlatIP(dimension))
         )
-
-    @classmethod
-    def deserialize(cls, data: NDArray[np.uint8]) -> FlatIndex:
-        index = faiss.deserialize_index(data)
-        return cls(index.d, index)
 
     def add(self, keys: Keys, vectors: Vectors) -> None:
         if len(keys):
@@ -85,10 +86,12 @@ class Entry:
 
 
 class SyncReport(NamedTuple):
-    """What one index update did: entries (re)written for new or edited blocks, and dropped."""
+    """What one index update did: entries (re)written for new or edited blocks, dropped, and
+    whether the whole index was rebuilt (HNSW on any removal, or a change of kind)."""
 
     written: int
     removed: int
+    rebuilt: bool = False
 
 
 class BlockIndex:
@@ -108,12 +111,14 @@ class BlockIndex:
         try:
             with np.load(folder / cls.FILE) as data:
                 meta = json.loads(str(data["meta"]))
-                flat = FlatIndex.deserialize(data["faiss"])
+                stored = faiss.deserialize_index(data["faiss"])
         except (OSError, ValueError, KeyError, RuntimeError):
             return cls(dimension)
-        if flat.dimension != dimension or len(flat) != len(meta["entries"]):
+        kind = HNSWIndex if HNSWIndex.holds(stored) else FlatIndex
+        vectors: VectorIndex = kind(stored.d, stored)
+        if stored.d != dimension or len(vectors) != len(meta["entries"]):
             return cls(dimension)
-        index = cls(dimension, flat)
+        index = cls(dimension, vectors)
         index._entries = {bid: Entry(e[0], e[1]) for bid, e in meta["entries"].items()}
         index._next_key = int(meta["next_key"])
         return index
@@ -143,22 +148,53 @@ class BlockIndex:
         ]
 
     def sync(
-        self, blocks: Sequence[Block], vectors_for: Callable[[list[Block]], Vectors]
+        self,
+        blocks: Sequence[Block],
+        vectors_for: Callable[[list[Block]], Vectors],
+        hnsw_threshold: int = DEFAULT_THRESHOLD,
     ) -> SyncReport:
         """Make the index hold exactly `blocks`, asking `vectors_for` only for stale ones."""
         wanted = {b.id for b in blocks}
         stale = self.stale(blocks)
         gone = [bid for bid in self._entries if bid not in wanted]
         replaced = [b.id for b in stale if b.id in self._entries]
+        kind = HNSWIndex if len(blocks) >= hnsw_threshold else FlatIndex
+        rebuild = not isinstance(self._index, kind) or (
+            not self._index.removes and bool(gone or replaced)
+        )
         old_keys = [self._entries.pop(bid).key for bid in gone + replaced]
-        self._index.remove(np.array(old_keys, dtype=np.int64))
+        if rebuild:
+            self._rebuild(kind)
+        else:
+            self._index.remove(np.array(old_keys, dtype=np.int64))
         if stale:
-            keys = np.arange(self._next_key, self._next_key + len(stale), dtype=np.int64)
-            self._index.add(keys, vectors_for(stale))
-            for block, key in zip(stale, keys.tolist(), strict=True):
-                self._entries[block.id] = Entry(key, block.text_hash)
-            self._next_key += len(stale)
-        return SyncReport(written=len(stale), removed=len(gone))
+            self._append([b.id for b in stale], [b.text_hash for b in stale], vectors_for(stale))
+        return SyncReport(written=len(stale), removed=len(gone), rebuilt=rebuild)
+
+    def _rebuild(self, kind: type[FlatIndex] | type[HNSWIndex]) -> None:
+        """A new index of `kind` holding the current entries' vectors, under fresh keys."""
+        kept = sorted(self._entries)
+        vectors = self.vectors(kept)
+        hashes = [self._entries[bid].text_hash for bid in kept]
+        self._index, self._entries, self._next_key = kind(self.dimension), {}, 0
+        self._append(kept, hashes, vectors)
+
+    def _append(self, block_ids: list[str], hashes: list[str], vectors: Vectors) -> None:
+        keys = np.arange(self._next_key, self._next_key + len(block_ids), dtype=np.int64)
+        self._index.add(keys, vectors)
+        for block_id, text_hash, key in zip(block_ids, hashes, keys.tolist(), strict=True):
+            self._entries[block_id] = Entry(key, text_hash)
+        self._next_key += len(block_ids)
+
+    def candidates(
+        self, block_ids: Sequence[str], slot_rows: Mapping[str, NDArray[np.intp]]
+    ) -> Candidates | None:
+        """Retrieval of table rows (blocks in `block_ids` order) for selection; None while the
+        index is exact, where selection scores every block."""
+        if not isinstance(self._index, HNSWIndex):
+            return None
+        keys = np.array([self._entries[bid].key for bid in block_ids], dtype=np.int64)
+        return Candidates(self._index, keys, slot_rows)
 
     def vectors(self, block_ids: Sequence[str]) -> Vectors:
         """The vectors of these blocks, in this order (every id must be indexed)."""

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 
 from engine.embed import Embedder, EmbeddingCache, Progress, Vectors
+from engine.hnsw import DEFAULT_THRESHOLD
 from engine.index import BlockIndex
 from engine.library import Block, Library, passage_hash
 from engine.table import BlockTable
@@ -30,6 +31,7 @@ class IndexReport:
     passages_embedded: int
     written: int
     removed: int
+    rebuilt: bool = False
 
 
 @dataclass(frozen=True)
@@ -42,9 +44,14 @@ class IndexedLibrary:
 
 
 def index_library(
-    library: Library, embedder: Embedder, data_dir: Path, on_progress: Progress | None = None
+    library: Library,
+    embedder: Embedder,
+    data_dir: Path,
+    on_progress: Progress | None = None,
+    hnsw_threshold: int = DEFAULT_THRESHOLD,
 ) -> IndexedLibrary:
-    """Embed what the cache lacks, update the persisted index, and return the library's table."""
+    """Embed what the cache lacks, update the persisted index, and return the library's table
+    (which, from `hnsw_threshold` blocks on, retrieves candidates from the HNSW index)."""
     cache = EmbeddingCache(data_dir / "embeddings", embedder.key)
     folder = data_dir / "index" / f"{_library_key(library)}-{embedder.key}"
     index = BlockIndex.load(folder, embedder.dimension)
@@ -53,14 +60,16 @@ def index_library(
         texts = list(missing.values())
         cache.put(list(missing), embedder.encode(texts, on_progress))
         cache.save()
-    synced = index.sync(library.blocks, lambda blocks: block_vectors(cache, blocks))
-    if synced.written or synced.removed:
+    synced = index.sync(library.blocks, lambda blocks: block_vectors(cache, blocks), hnsw_threshold)
+    if synced.written or synced.removed or synced.rebuilt:
         index.save(folder)
+    ids = [b.id for b in library.blocks]
     table = BlockTable.build(
         library.blocks,
-        index.vectors([b.id for b in library.blocks]),
+        index.vectors(ids),
         [np.stack([cache.get(passage_hash(p)) for p in b.passages]) for b in library.blocks],
     )
+    table = replace(table, nearest=index.candidates(ids, table.slot_rows))
     needed_model = sum(any(passage_hash(p) in missing for p in b.passages) for b in library.blocks)
     report = IndexReport(len(library.blocks), needed_model, len(missing), *synced)
     return IndexedLibrary(library, table, report)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -125,8 +125,11 @@ def _prospect(data: object, where: str, problems: list[Problem]) -> Prospect | N
         if name not in _NOT_FACETS and not _is_facet_value(value):
             problems.append(Problem(where, str(name), "must be text or a list of text"))
         limit = MAX_NEEDS if name == "needs" else MAX_ID if name == "id" else MAX_FIELD
-        if _longest_text(value) > limit:
+        if max(map(len, _texts(value)), default=0) > limit:
             problems.append(Problem(where, str(name), f"is longer than {limit} characters"))
+        if any("\x00" in text for text in (str(name), *_texts(value))):
+            # PostgreSQL refuses NUL in text; no profile means one.
+            problems.append(Problem(where, str(name), "must not contain NUL (\\x00) characters"))
     if len(problems) > before:
         return None
     assert isinstance(prospect_id, str) and isinstance(company, str) and isinstance(needs, str)
@@ -150,15 +153,16 @@ def _contact(raw: object, where: str, problems: list[Problem]) -> Contact:
     return Contact(**values)
 
 
-def _longest_text(value: object) -> int:
-    """The longest text anywhere in a profile value (a contact is a mapping of texts)."""
+def _texts(value: object) -> Iterator[str]:
+    """Every text anywhere in a profile value (a contact is a mapping of texts)."""
     if isinstance(value, str):
-        return len(value)
-    if isinstance(value, list):
-        return max((_longest_text(v) for v in value), default=0)
-    if isinstance(value, dict):
-        return max((_longest_text(v) for v in value.values()), default=0)
-    return 0
+        yield value
+    elif isinstance(value, list):
+        for item in value:
+            yield from _texts(item)
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _texts(item)
 
 
 def _is_facet_value(value: object) -> bool:

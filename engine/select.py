@@ -14,6 +14,8 @@ Within a slot that takes several blocks, a block that repeats one already chosen
 penalised (maximal marginal relevance), and each further block is credited only for the
 needs the slot's earlier blocks have not answered yet, so the slot carries different messages.
 Eligibility is decided before any score: no weight can bring an ineligible block back.
+With an `Engagement` (opt-in), a bounded learned term joins the score of the eligible
+candidates (engine/learning.py), and the `why` says where it changed the choice.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from numpy.typing import NDArray
 
 from engine.eligibility import COMPETITOR, eligible
 from engine.embed import Vectors
+from engine.learning import Engagement, Nudges, describe, nudges
 from engine.library import Library
 from engine.prospect import Prospect
 from engine.table import BlockTable
@@ -128,11 +131,16 @@ def select(
     query: Query,
     as_of: dt.date,
     weights: Weights | None = None,
+    engagement: Engagement | None = None,
 ) -> Selection:
     """Pure choice from loaded objects; the same inputs always give the same selection."""
     w = weights or Weights()
     allowed = eligible(table, prospect, as_of)
+    if table.nearest is not None:
+        # Above the HNSW threshold only the eligible blocks retrieved per slot are scored.
+        allowed = table.nearest.among(_query_vectors(query, w)[0], allowed, SHORTLIST)
     fit = _fit(library, table, prospect, query, allowed, w)
+    learned = _learned(engagement, table, fit, prospect)
     sections: list[Section] = []
     gaps: list[str] = []
     alternatives: dict[str, tuple[Alternative, ...]] = {}
@@ -143,17 +151,47 @@ def select(
             gaps.append(slot.id)
             continue
         support = _support(table, candidates, chosen)
-        scores = fit.relevance[candidates] + fit.facet_fit[candidates] + w.coherence * support
+        content = fit.relevance[candidates] + fit.facet_fit[candidates] + w.coherence * support
+        scores = content if learned is None else content + learned.terms[candidates]
         needs = fit.need_scores[:, candidates]
         picks = _diverse_top(table, candidates, scores, needs, slot.count, w)
+        moved = _moved(learned, table, candidates, content, needs, slot.count, w, picks)
         for pick in picks:
             why = _why(table, query, fit, candidates[pick], chosen, w)
+            if learned is not None and pick in moved:
+                why += "; " + describe(learned.evidence[int(candidates[pick])])
             block_id = table.blocks[candidates[pick]].id
             sections.append(Section(slot.id, block_id, _round(scores[pick]), why))
         alternatives[slot.id] = _alternatives(table, candidates, scores, picks, w)
         chosen.extend(int(candidates[p]) for p in picks)
     unanswered = _unanswered(query, fit.need_scores, allowed, w)
     return Selection(prospect.id, tuple(sections), tuple(gaps), unanswered, alternatives)
+
+
+def _learned(
+    engagement: Engagement | None, table: BlockTable, fit: _Fit, prospect: Prospect
+) -> Nudges | None:
+    """The learned terms of every slot's eligible candidates, or None when learning is off."""
+    if engagement is None:
+        return None
+    rows = np.unique(np.concatenate([*fit.shortlists.values(), np.zeros(0, np.intp)]))
+    return nudges(engagement, table, rows, prospect)
+
+
+def _moved(
+    learned: Nudges | None,
+    table: BlockTable,
+    candidates: NDArray[np.intp],
+    content: Scores,
+    needs: Scores,
+    count: int,
+    w: Weights,
+    picks: list[int],
+) -> set[int]:
+    """The picks that content alone would not have made: where engagement changed the choice."""
+    if learned is None:
+        return set()
+    return set(picks) - set(_diverse_top(table, candidates, content, needs, count, w))
 
 
 def _fit(
@@ -168,7 +206,7 @@ def _fit(
     refine the best SHORTLIST of each slot (exact whenever a slot has no more eligible blocks)
     and the blocks nearest each need (for the unanswered-needs report)."""
     facets = _facets(table, prospect)
-    near, relevance = _block_similarities(table, query, w)
+    near, relevance = _block_similarities(table, query, allowed, w)
     facet_fit = w.facet_match * facets.matches - w.facet_mismatch * facets.mismatches
     # Unstated facets: matched with probability `share`, mismatched otherwise.
     facet_fit += (w.facet_match + w.facet_mismatch) * facets.unstated_share
@@ -197,17 +235,32 @@ def _fit(
     )
 
 
-def _block_similarities(table: BlockTable, query: Query, w: Weights) -> tuple[Scores, Scores]:
+def _block_similarities(
+    table: BlockTable, query: Query, allowed: NDArray[np.bool_], w: Weights
+) -> tuple[Scores, Scores]:
     """Every query vector against every block vector in one pass over the block matrix:
-    (need statements x blocks, the weighted needs-text and profile relevance per block)."""
+    (need statements x blocks, the weighted needs-text and profile relevance per block).
+    With HNSW retrieval, only the retrieved (`allowed`) blocks are scored; the rest stay 0."""
+    queries, weights = _query_vectors(query, w)
+    if table.nearest is None:
+        similarity = queries @ table.columns
+    else:
+        rows = np.flatnonzero(allowed)
+        similarity = np.zeros((len(queries), len(table)), dtype=np.float32)
+        similarity[:, rows] = queries @ table.vectors[rows].T
+    k = len(query.needs)
+    relevance = weights @ similarity[k:] if len(weights) else np.zeros(len(table), np.float32)
+    return similarity[:k], relevance.astype(np.float32)
+
+
+def _query_vectors(query: Query, w: Weights) -> tuple[Vectors, Scores]:
+    """The need statements' vectors, then the needs-text and profile vectors the prospect
+    has, with the weights of those last two."""
     whole = [(w.needs_text, query.needs_vector), (w.profile, query.profile_vector)]
     weights = np.array([weight for weight, v in whole if v is not None], dtype=np.float32)
     extra = [v for _, v in whole if v is not None]
     queries = np.vstack([query.need_vectors, *extra]) if extra else query.need_vectors
-    similarity = queries @ table.columns
-    k = len(query.needs)
-    relevance = weights @ similarity[k:] if extra else np.zeros(len(table), dtype=np.float32)
-    return similarity[:k], relevance.astype(np.float32)
+    return queries, weights
 
 
 class _Facets(NamedTuple):

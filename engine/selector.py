@@ -11,6 +11,7 @@ from threadpoolctl import threadpool_limits
 from engine.eligibility import COMPETITOR
 from engine.embed import Embedder, Vectors
 from engine.indexing import IndexedLibrary
+from engine.learning import Engagement
 from engine.needs import split_needs
 from engine.prospect import Prospect
 from engine.select import Query, Selection, Weights, select
@@ -45,7 +46,13 @@ class Selector:
         vector: Vectors = self.embedder.encode_queries([words])[0]
         return vector
 
-    def select(self, prospect: Prospect, as_of: dt.date | None = None) -> Selection:
+    def select(
+        self,
+        prospect: Prospect,
+        as_of: dt.date | None = None,
+        engagement: Engagement | None = None,
+    ) -> Selection:
+        """The prospect's selection; with `engagement`, informed by how blocks were read."""
         query = self.query(prospect)
         # Selection's matrix products are small: one BLAS thread does them as fast, and idle
         # BLAS threads spinning beside the model's would slow the next query (measured 1.6x).
@@ -57,6 +64,7 @@ class Selector:
                 query,
                 as_of or dt.date.today(),
                 self.weights,
+                engagement,
             )
 
     def _profile_words(self, prospect: Prospect) -> str:

@@ -15,6 +15,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from engine.embed import Vectors
+from engine.hnsw import Candidates
 from engine.library import Block
 
 Mask = NDArray[np.bool_]
@@ -52,6 +53,9 @@ class BlockTable:
     passages: Vectors
     passage_starts: NDArray[np.intp]
     slot_rows: dict[str, NDArray[np.intp]]
+    # Above the HNSW threshold (engine/hnsw.py), the blocks worth scoring for a prospect;
+    # None below it, where every eligible block is scored exactly.
+    nearest: Candidates | None = None
 
     @classmethod
     def build(

@@ -11,15 +11,14 @@ from __future__ import annotations
 
 import itertools
 import os
-import shutil
-import socket
 import subprocess
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from bench import postgres
+from bench.postgres import PG_BIN
 from engine import Embedder
 from tracker.database import database_url
 
@@ -37,58 +36,19 @@ def data_dir(tmp_path: Path) -> Path:
     return tmp_path / "data"
 
 
-PG_BIN = Path("/usr/lib/postgresql/15/bin")
 _database_names = itertools.count(1)
-
-
-def _as_postgres(command: list[str]) -> list[str]:
-    # initdb and the server refuse to run as root.
-    if os.geteuid() == 0:
-        return ["runuser", "-u", "postgres", "--", *command]
-    return command
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 @pytest.fixture(scope="session")
 def postgres_server() -> Iterator[str]:
     """The URL of a running throwaway PostgreSQL server (no database part)."""
-    if not (PG_BIN / "initdb").exists():
-        message = f"PostgreSQL 15 is not installed ({PG_BIN / 'initdb'} is missing)"
+    if not postgres.installed():
+        message = f"PostgreSQL 15 is not installed ({postgres.PG_BIN / 'initdb'} is missing)"
         if os.environ.get("CI") == "true":
             pytest.fail(message + ": CI must test PostgreSQL too")
         pytest.skip(message)
-    root = Path(tempfile.mkdtemp(prefix="pitchmap-pg-"))
-    root.chmod(0o755)
-    data = root / "data"
-    data.mkdir(mode=0o700)
-    if os.geteuid() == 0:
-        shutil.chown(data, "postgres", "postgres")
-    port = _free_port()
-    initdb = [str(PG_BIN / "initdb"), "-D", str(data), "-U", "postgres", "--auth=trust"]
-    initdb += ["-E", "UTF8", "--locale=C.UTF-8", "--no-sync"]
-    subprocess.run(_as_postgres(initdb), check=True, capture_output=True)
-    options = (
-        f"-p {port} -c listen_addresses=127.0.0.1 -k {data} "
-        "-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
-    )
-    pg_ctl = str(PG_BIN / "pg_ctl")
-    start = [pg_ctl, "-D", str(data), "-l", str(data / "server.log"), "-w", "-o", options, "start"]
-    subprocess.run(_as_postgres(start), check=True, capture_output=True)
-    try:
-        yield f"postgresql+asyncpg://postgres@127.0.0.1:{port}"
-    finally:
-        subprocess.run(
-            _as_postgres([pg_ctl, "-D", str(data), "-m", "immediate", "-w", "stop"]),
-            check=False,
-            capture_output=True,
-        )
-        shutil.rmtree(root, ignore_errors=True)
+    with postgres.throwaway_postgres() as url:
+        yield url.removesuffix("/postgres")
 
 
 BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]

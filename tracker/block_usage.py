@@ -1,18 +1,19 @@
 """One block as marketing looks into it: every version it has had, the documents that used it,
-and how it was read week by week.
+and how it was read week by week (seen, read and median dwell).
 
 Weeks are ISO weeks of the reader's calendar (Monday 00:00 in their zone, so a week across a
 daylight-saving change is 167 or 169 hours long). Their figures are counted in SQL with one
 GROUP BY per query on both backends: a session is a visit of a document that used the block,
-*seen* and *read* mean what they mean in tracker.reports. Nothing here writes.
+*seen*, *read* and the median dwell mean what they mean in tracker.reports. Nothing here writes.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter, defaultdict
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, and_, case, distinct, func, select
+from sqlalchemy import ColumnElement, Subquery, and_, case, distinct, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -27,6 +28,7 @@ from tracker.models import (
     Visit,
 )
 from tracker.reports import read_flag, seen_flag
+from tracker.rollup import weighted_median
 
 USES_SHOWN = 100  # the most recent documents listed; the breakdown counts them all
 
@@ -44,6 +46,7 @@ class WeekFigures:
     sessions: int
     seen: int  # sessions in which the block was seen
     read: int  # sessions in which its dwell reached the section's reading time
+    median_dwell_ms: int = 0  # over the sessions in which it was seen (as tracker.reports)
 
     @property
     def seen_rate(self) -> float:
@@ -163,6 +166,7 @@ async def weekly_engagement(
             SectionTime.visit_id.label("visit_id"),
             seen_flag().label("seen"),
             read_flag().label("read"),
+            SectionTime.dwell_ms.label("dwell_ms"),
         )
         .join(DocumentSection, DocumentSection.id == SectionTime.section_id)
         .join(BlockVersion, BlockVersion.id == DocumentSection.block_version_id)
@@ -185,9 +189,30 @@ async def weekly_engagement(
         ).group_by(shown.c.week)
     )
     seen_read = {index: (int(seen), int(read)) for index, seen, read in counted}
+    dwell = await _dwell_per_week(session, shown)
     return [
-        WeekFigures(w, sessions.get(i, 0), *seen_read.get(i, (0, 0))) for i, w in enumerate(weeks)
+        WeekFigures(
+            w,
+            sessions.get(i, 0),
+            *seen_read.get(i, (0, 0)),
+            median_dwell_ms=weighted_median(dwell.get(i, {})),
+        )
+        for i, w in enumerate(weeks)
     ]
+
+
+async def _dwell_per_week(session: AsyncSession, shown: Subquery) -> dict[int, Counter[int]]:
+    """Per week, how many sessions that saw the block had each total dwell on it (summed over
+    the block's sections in the document, as the block reports fold a session)."""
+    per_session = (
+        select(shown.c.week, func.sum(shown.c.dwell_ms))
+        .group_by(shown.c.week, shown.c.visit_id)
+        .having(func.max(shown.c.seen) == 1)
+    )
+    dwell: dict[int, Counter[int]] = defaultdict(Counter)
+    for index, total in await session.execute(per_session):
+        dwell[index][int(total or 0)] += 1
+    return dwell
 
 
 def _week_of(weeks: tuple[Week, ...]) -> ColumnElement[int]:

@@ -35,6 +35,12 @@ _MIGRATION_LOCK_KEY = 0x70_69_74_63_68  # "pitch"
 _SQLITE_BUSY_TIMEOUT_MS = 10_000
 
 
+def affected_rows(result: object) -> int:
+    """Rows an UPDATE or DELETE touched: SQLAlchemy's `rowcount`, which its result types do not
+    all declare."""
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
 def database_url(data_dir: Path, env_url: str | None = None) -> str:
     """`PITCHMAP_DATABASE_URL` when given, else SQLite `pitchmap.db` in the data folder."""
     if env_url:
@@ -47,9 +53,10 @@ def create_engine(url: str, **options: Any) -> AsyncEngine:
 
     WAL lets the viewer's heartbeats be written while reports read; SQLite leaves foreign keys
     off unless asked on every connection. The busy timeout makes concurrent writers wait for the
-    lock rather than fail at once.
+    lock rather than fail at once. Statement parameters stay out of error messages: they hold
+    emails and tokens, and errors end up in logs.
     """
-    engine = create_async_engine(url, **options)
+    engine = create_async_engine(url, **{"hide_parameters": True, **options})
     if engine.dialect.name == "sqlite":
         event.listen(engine.sync_engine, "connect", _sqlite_on_connect)
     return engine

@@ -20,6 +20,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from tracker.database import affected_rows
 from tracker.models import EmailCode, GateFailure, ShareLink, ViewerGrant, utcnow
 
 GRANT_LIFETIME = dt.timedelta(days=30)
@@ -230,16 +231,12 @@ async def redeem_code(
         .where(live, EmailCode.attempts < CODE_ATTEMPTS)
         .values(attempts=EmailCode.attempts + 1)
     )
-    if _rowcount(tried) != 1:
+    if affected_rows(tried) != 1:
         return False
     if not hmac.compare_digest(row.code_hash, _code_hash(link, email, code.strip())):
         return False
     used = await session.execute(update(EmailCode).where(live).values(used_at=now))
-    return _rowcount(used) == 1
-
-
-def _rowcount(result: object) -> int:
-    return int(getattr(result, "rowcount", 0) or 0)
+    return affected_rows(used) == 1
 
 
 def _code_hash(link: ShareLink, email: str, code: str) -> str:

@@ -14,6 +14,7 @@ from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     CheckConstraint,
     Date,
@@ -239,6 +240,10 @@ class DocumentSection(Base):
     # The time a reader needs for the section at 250 words a minute (2 s at least): a session
     # whose dwell reaches it counts the section as read.
     reading_ms: Mapped[int] = mapped_column(Integer, default=2000)
+    # Sessions in the roll-ups that saw / read the section (tracker/rollup.py): what deal
+    # influence and the digest know of a section once its raw rows are purged.
+    rolled_seen: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    rolled_read: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     document: Mapped[Document] = relationship(back_populates="sections")
     block_version: Mapped[BlockVersion] = relationship()
@@ -569,3 +574,36 @@ class RollupBlockTotal(Base):
     seen: Mapped[int] = mapped_column(Integer, default=0)  # sessions that saw it
     read: Mapped[int] = mapped_column(Integer, default=0)  # sessions that read it
     dwell: Mapped[list[list[int]]] = mapped_column(JSON, default=list)
+
+
+class DealOutcome(Base):
+    """How a prospect's deal ended, as the CRM or the rep says: one current outcome per prospect,
+    recording again replaces it. Money is kept in minor units so sums are exact."""
+
+    __tablename__ = "deal_outcomes"
+    __table_args__ = (CheckConstraint("outcome IN ('won', 'lost', 'no_decision')", name="outcome"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    prospect_id: Mapped[int] = mapped_column(
+        ForeignKey("prospects.id", ondelete="CASCADE"), unique=True
+    )
+    outcome: Mapped[str] = mapped_column(String(16))
+    amount_cents: Mapped[int | None] = mapped_column(BigInteger)
+    currency: Mapped[str | None] = mapped_column(String(3))  # ISO 4217, upper-case
+    closed_on: Mapped[dt.date] = mapped_column(Date)
+    reason: Mapped[str | None] = mapped_column(Text)
+    source: Mapped[str] = mapped_column(String(16))  # 'api', 'web', 'csv' or 'webhook'
+    recorded_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    recorded_by_user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
+
+
+class DigestRun(Base):
+    """A week whose digest was mailed to marketing (its Monday, UTC): claimed before sending, so
+    several workers and the command never mail one week twice."""
+
+    __tablename__ = "digest_runs"
+
+    week: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    sent_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

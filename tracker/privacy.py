@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from sqlalchemy import delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from tracker.database import affected_rows
 from tracker.models import EmailCode, ShareLink, ViewerGrant, Visit, WebhookDelivery
 
 
@@ -44,13 +45,9 @@ async def erase_recipient(session: AsyncSession, email: str) -> Erasure:
     )
     await session.flush()
     return Erasure(
-        visits=_count(visits),
-        links=_count(unnamed),
-        codes=_count(codes),
-        grants=_count(grants),
-        webhooks=_count(webhooks),
+        visits=affected_rows(visits),
+        links=affected_rows(unnamed),
+        codes=affected_rows(codes),
+        grants=affected_rows(grants),
+        webhooks=affected_rows(webhooks),
     )
-
-
-def _count(result: object) -> int:
-    return int(getattr(result, "rowcount", 0) or 0)

@@ -31,25 +31,34 @@ a range of days in the user's zone is still exact, only its edge months cost a r
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import datetime as dt
 import hashlib
 import json
-import logging
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, Final, cast
 
 import numpy as np
-from sqlalchemy import ColumnElement, and_, delete, false, not_, or_, select, true, update
+from sqlalchemy import (
+    ColumnElement,
+    Table,
+    and_,
+    bindparam,
+    delete,
+    false,
+    not_,
+    or_,
+    select,
+    true,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import InstrumentedAttribute
 
+from tracker.database import affected_rows
 from tracker.models import (
     Base,
     BlockVersion,
@@ -65,8 +74,8 @@ from tracker.models import (
     ShareLink,
     Visit,
 )
+from tracker.periodic import Periodic
 
-_log = logging.getLogger(__name__)
 FINISHED_AFTER: Final = dt.timedelta(minutes=30)
 BATCH: Final = 5000  # visits per transaction
 PROFILE_FACETS: Final = ("industry", "persona", "stage")
@@ -251,37 +260,19 @@ async def roll_up(session: AsyncSession, now: dt.datetime) -> int:
             return total
 
 
-class Roller:
-    """Rolls finished visits up every INTERVAL in a background task (`start`/`stop`), so the
-    reports' raw part stays the last minutes whatever the traffic. The first pass waits one
-    interval: a server starting is busy enough."""
+class Roller(Periodic):
+    """Rolls finished visits up every INTERVAL, so the reports' raw part stays the last minutes
+    whatever the traffic."""
 
     INTERVAL: Final = dt.timedelta(minutes=1)
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        super().__init__("rollup", self.INTERVAL, self.INTERVAL)
         self._sessions = sessions
-        self._task: asyncio.Task[None] | None = None
 
-    async def start(self) -> None:
-        if self._task is None:
-            self._task = asyncio.create_task(self._run(), name="pitchmap-rollup")
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
-
-    async def _run(self) -> None:
-        while True:
-            await asyncio.sleep(self.INTERVAL.total_seconds())
-            try:
-                async with self._sessions() as session:
-                    await roll_up(session, dt.datetime.now(dt.UTC))
-            except SQLAlchemyError:
-                # A busy or briefly unavailable database: the next pass takes the same visits.
-                _log.exception("rolling up visits failed; retrying in %s", self.INTERVAL)
+    async def run_once(self) -> None:
+        async with self._sessions() as session:
+            await roll_up(session, dt.datetime.now(dt.UTC))
 
 
 async def roll_up_batch(session: AsyncSession, now: dt.datetime, limit: int = BATCH) -> int:
@@ -326,9 +317,10 @@ async def roll_up_batch(session: AsyncSession, now: dt.datetime, limit: int = BA
         .where(RollupState.id == 1, RollupState.visit_id == mark)
         .values(visit_id=last)
     )
-    if moved.rowcount != 1:  # type: ignore[attr-defined]
+    if affected_rows(moved) != 1:
         return 0
-    blocks, reach = await _fold_sections(session, visits, mark, last)
+    blocks, reach, sections = await _fold_sections(session, visits, mark, last)
+    await _add_section_counts(session, sections)
     await _upsert(
         session,
         RollupProfile,
@@ -404,12 +396,14 @@ _ReachKey = tuple[dt.date, int, str, str]
 
 async def _fold_sections(
     session: AsyncSession, visits: Mapping[int, _Visit], after: int, last: int
-) -> tuple[Counter[_BlockKey], Counter[_ReachKey]]:
+) -> tuple[Counter[_BlockKey], Counter[_ReachKey], dict[int, tuple[int, int]]]:
     """The visits' section time folded per (visit, block, slot) as the reports fold it: seen
-    in any of the block's sections, dwell summed, read if any section was read."""
+    in any of the block's sections, dwell summed, read if any section was read; and per
+    section, the visits that saw and that read it."""
     rows = await session.execute(
         select(
             SectionTime.visit_id,
+            SectionTime.section_id,
             BlockVersion.block_id,
             DocumentSection.slot,
             SectionTime.seen,
@@ -421,10 +415,13 @@ async def _fold_sections(
         .where(SectionTime.visit_id > after, SectionTime.visit_id <= last)
     )
     folded: dict[tuple[int, int, str], tuple[bool, int, bool]] = {}
-    for visit_id, block_id, slot, seen, dwell, reading_ms in rows:
+    sections: dict[int, tuple[int, int]] = {}
+    for visit_id, section_id, block_id, slot, seen, dwell, reading_ms in rows:
         was_seen, total, was_read = folded.get((visit_id, block_id, slot), (False, 0, False))
         read = dwell > 0 and dwell >= reading_ms
         folded[visit_id, block_id, slot] = (was_seen or seen, total + dwell, was_read or read)
+        seen_n, read_n = sections.get(section_id, (0, 0))
+        sections[section_id] = (seen_n + bool(seen), read_n + read)
     blocks: Counter[_BlockKey] = Counter()
     reached: set[tuple[int, str]] = set()
     for (visit_id, block_id, slot), (seen, dwell, read) in folded.items():
@@ -439,7 +436,30 @@ async def _fold_sections(
     for visit_id, slot in reached:
         visit = visits[visit_id]
         reach[visit.month, visit.library_id, visit.profile, slot] += 1
-    return blocks, reach
+    return blocks, reach, sections
+
+
+async def _add_section_counts(
+    session: AsyncSession, sections: Mapping[int, tuple[int, int]]
+) -> None:
+    """Add the batch's seen and read visits to each section's rolled-up counts."""
+    counted = [
+        {"section": section_id, "seen": seen, "read": read}
+        for section_id, (seen, read) in sections.items()
+        if seen or read
+    ]
+    if not counted:
+        return
+    table = cast("Table", DocumentSection.__table__)
+    await session.execute(
+        update(table)
+        .where(table.c.id == bindparam("section"))
+        .values(
+            rolled_seen=table.c.rolled_seen + bindparam("seen"),
+            rolled_read=table.c.rolled_read + bindparam("read"),
+        ),
+        counted,
+    )
 
 
 async def _upsert(

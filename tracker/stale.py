@@ -6,7 +6,8 @@ today:
 - *expiring*: it expires today or within `EXPIRING_WITHIN`;
 - *in live documents*: a document that a prospect can still open (a link neither revoked nor
   past its `expires_at`) shows a version of it that is retired or expired, or the block has been
-  retired or has expired since (its latest version is): what prospects read is out of date;
+  retired, sent back to draft or has expired since (its latest version is): what prospects read
+  is out of date. The rep's regeneration (tracker/regenerate.py) asks the same question;
 - *never selected*: approved, yet no document uses any of its versions;
 - *rarely seen*: in at least `RARELY_SEEN_DOCUMENTS` documents with visits, yet seen in fewer
   than `RARELY_SEEN_RATE` of their sessions (seen rate as in tracker.reports).
@@ -18,6 +19,7 @@ nothing here writes.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,6 +32,7 @@ from tracker.models import (
     BlockVersion,
     Document,
     DocumentSection,
+    Prospect,
     SectionTime,
     ShareLink,
     Visit,
@@ -64,6 +67,7 @@ class LiveUse:
     block: StaleBlock
     document_id: str
     document_title: str
+    prospect: str  # the company the document was made for
     used_number: int  # the version the document shows
     reason: str
     recipients: tuple[str, ...]  # of its live links (a link without one shows as "anyone")
@@ -98,7 +102,7 @@ async def stale_content(
             _Latest.expires >= today,
             _Latest.expires <= today + EXPIRING_WITHIN,
         ),
-        in_live_documents=await _live_uses(session, library_id, today, now),
+        in_live_documents=await live_uses(session, library_id, today, now),
         never_selected=await _blocks(
             session, library_id, _Latest.status == "approved", ~exists(_uses_of_block())
         ),
@@ -158,14 +162,23 @@ def _live_links(now: dt.datetime) -> Select[str, str | None]:
     )
 
 
-async def _live_uses(
-    session: AsyncSession, library_id: int, today: dt.date, now: dt.datetime
+async def live_uses(
+    session: AsyncSession,
+    library_id: int,
+    today: dt.date,
+    now: dt.datetime,
+    document_ids: Collection[str] | None = None,
 ) -> tuple[LiveUse, ...]:
-    live = _live_links(now).subquery()
+    """The out-of-date blocks of the library's live documents (of `document_ids` only, when
+    given), by block, document title and document."""
+    live = _live_links(now)
+    if document_ids is not None:
+        live = live.where(ShareLink.document_id.in_(document_ids))
+    live_documents = live.subquery()
     out_of_date = or_(
         _Used.status == "retired",
         _Used.expires < today,
-        _Latest.status == "retired",
+        _Latest.status != "approved",
         _Latest.expires < today,
     )
     query = (
@@ -176,11 +189,13 @@ async def _live_uses(
             _Used.number,
             _Used.status,
             _Used.expires,
+            Prospect.company,
         )
         .join(_Used, _Used.block_id == Block.id)
         .join(DocumentSection, DocumentSection.block_version_id == _Used.id)
         .join(Document, Document.id == DocumentSection.document_id)
-        .where(DocumentSection.document_id.in_(select(live.c.document_id)), out_of_date)
+        .join(Prospect, Prospect.id == Document.prospect_id)
+        .where(DocumentSection.document_id.in_(select(live_documents.c.document_id)), out_of_date)
         .distinct()
         .order_by(Block.key, Document.title, DocumentSection.document_id)
     )
@@ -191,6 +206,7 @@ async def _live_uses(
             block=_stale_block(row),
             document_id=row[6],
             document_title=row[7],
+            prospect=row[11],
             used_number=row[8],
             reason=_reason(_stale_block(row), row[8], row[9], row[10], today),
             recipients=recipients.get(row[6], ()),
@@ -213,6 +229,8 @@ def _reason(
         return f"version {used_number} expired on {used_expires.isoformat()}"
     if latest.status == "retired":
         return f"the block was retired since (version {latest.number})"
+    if latest.status != "approved":
+        return f"the block is a {latest.status} since (version {latest.number})"
     return f"the block expired since, on {latest.expires}"
 
 

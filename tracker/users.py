@@ -32,7 +32,7 @@ from engine import InputError, Problem
 from tracker.keys import Role, check_role
 from tracker.models import ROLES, SignInAttempt, User, UserSession
 
-MIN_PASSWORD = 10
+MIN_PASSWORD = 12  # ASVS 2.1.1
 MAX_PASSWORD = 1_000
 SESSION_IDLE = dt.timedelta(hours=12)
 SESSION_LIFETIME = dt.timedelta(days=7)

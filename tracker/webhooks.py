@@ -163,8 +163,9 @@ class Deliverer:
     A pass claims the due rows in one short transaction by moving their `next_attempt_at` past
     the time a send may take (a lease), then sends without any transaction open, then records
     each result in a second transaction. On PostgreSQL the claim uses SELECT ... FOR UPDATE SKIP
-    LOCKED, so several server processes never send one row twice; on SQLite one process is
-    assumed, and the lease keeps overlapping passes apart. A row whose process died while
+    LOCKED, so several server processes never send one row twice; on SQLite the claim is one
+    UPDATE under the database's single write lock, which serialises the workers' claims just as
+    well, and the lease keeps overlapping passes apart. A row whose process died while
     sending becomes due again when its lease ends.
 
     A 2xx answer marks the row delivered. Anything else (another status, a refused connection,

@@ -1,5 +1,6 @@
 """Marketing's page of one block of the library in use: its text, every version, where it is
-used, how it was read week by week and by whom, and what the reps said about it."""
+used, how it was read week by week and by whom, how its deals ended when it was seen and when
+not, and what the reps said about it."""
 
 from __future__ import annotations
 
@@ -25,6 +26,13 @@ from tracker.block_usage import (
     weekly_engagement,
 )
 from tracker.feedback import FieldNeed, Rating, block_needs, block_ratings
+from tracker.influence import (
+    MIN_DEALS,
+    Influence,
+    InfluenceGroup,
+    block_influence,
+    influence_breakdown,
+)
 from tracker.library_store import StoredLibrary
 from tracker.models import Block, BlockVersion, utcnow
 from tracker.reports import (
@@ -50,6 +58,8 @@ class BlockStory:
     uses: list[BlockUse]
     weeks: list[WeekFigures]
     breakdown: dict[str, list[BlockBreakdown]]  # by facet
+    influence: Influence
+    influence_groups: dict[Dimension, list[InfluenceGroup]]  # by slot and by facet
     ratings: list[Rating]
     needs: list[FieldNeed]
 
@@ -79,6 +89,10 @@ async def block_story(
         uses=await block_uses(session, block.id),
         weeks=await weekly_engagement(session, block.id, weeks),
         breakdown={facet: await block_breakdown(session, key, facet, scope) for facet in FACETS},
+        influence=await block_influence(session, library.id, key),
+        influence_groups={
+            by: await influence_breakdown(session, library.id, key, by) for by in DIMENSIONS
+        },
         ratings=await block_ratings(session, block.id),
         needs=await block_needs(session, block.id),
     )
@@ -110,5 +124,6 @@ class BlockPageController(Controller):
             key=block_key,
             story=story,
             chart=weekly_chart(story.weeks) if story else None,
+            min_deals=MIN_DEALS,
             status_code=200 if story else 404,
         )

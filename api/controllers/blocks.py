@@ -14,7 +14,7 @@ from sqlalchemy.orm import selectinload
 
 from api import fields
 from api.auth import Action, permit
-from api.controllers.documents import csv_response
+from api.controllers.documents import CSV, csv_response
 from api.errors import bad_field
 from api.runtime import Runtime
 from tracker.csv_export import breakdown_csv, engagement_csv
@@ -31,7 +31,7 @@ from tracker.reports import (
 )
 
 Breakdown = Literal["slot", "industry", "persona", "stage"]
-FacetQuery = Annotated[str | None, QueryParameter(max_length=200)]
+FacetQuery = Annotated[str | None, QueryParameter(max_length=200, pattern=fields.PLAIN_TEXT)]
 WhenQuery = Annotated[dt.datetime | None, QueryParameter()]
 
 
@@ -116,6 +116,7 @@ class BlockController(Controller):
     @get(
         "/engagement.csv",
         dependencies=_ENGAGEMENT,
+        media_type=CSV,
         summary="Engagement per block as CSV (same filters)",
     )
     async def engagement_csv(self, rows: NamedDependency[list[BlockEngagement]]) -> Response[str]:
@@ -138,6 +139,7 @@ class BlockController(Controller):
     @get(
         "/{block_id:str}/engagement.csv",
         dependencies=_BREAKDOWN,
+        media_type=CSV,
         summary="One block's engagement broken down, as CSV (same `by`)",
     )
     async def breakdown_csv(

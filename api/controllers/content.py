@@ -2,35 +2,27 @@
 and the stale content (expired, expiring, out of date in live documents, never selected, rarely
 seen). Marketing and admins only.
 
-Themes need the needs' vectors. Those come from the selector's embedder, on a worker thread
-and under the build lock (the model is not shared between threads), and are remembered per
-embedder in memory, so the page embeds only wordings it has not seen before.
+Themes are made by api/gap_themes.py with the selector's embedder.
 """
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Sequence
 from typing import Annotated, Any
-from weakref import WeakKeyDictionary
 
-import numpy as np
 from litestar import Controller, MediaType, Request, Response, get
 from litestar.di import NamedDependency
 from litestar.params import QueryParameter
 
 from api import fields
 from api.auth import Action
-from api.building import build_lock
 from api.charts.bars import LabelledValue, bar_chart, percent
 from api.clock import LocalTime, zone
 from api.errors import bad_field
+from api.gap_themes import MAX_WORDINGS, gap_themes_of
 from api.runtime import Runtime
 from api.web_auth import permit_user, render_page
-from engine import Embedder, InputError, Library
-from engine.embed import Vectors
-from engine.themes import VectorMemory, group_by_meaning
-from tracker.gaps import GapTheme, Window, Wording, gap_themes, gather_wordings
+from engine import InputError, Library
+from tracker.gaps import Window, gather_wordings
 from tracker.models import utcnow
 from tracker.stale import (
     EXPIRING_WITHIN,
@@ -40,46 +32,10 @@ from tracker.stale import (
 )
 from tracker.users import UserInfo
 
-# Wordings whose vectors stay in memory: ~30 MB of 384-float vectors, far more distinct needs
-# than a sales team writes in a year.
-NEED_VECTORS = 20_000
-# Distinct wordings grouped per page, the most mentioned: grouping compares every pair, so its
-# memory grows with the square of this (16 MB at 2,000).
-MAX_WORDINGS = 2_000
 CHART_THEMES = 10  # themes drawn in the chart; the table lists them all
 
 DayQuery = Annotated[str, QueryParameter(name="from")]
 UntilQuery = Annotated[str, QueryParameter(name="to")]
-
-_memories: WeakKeyDictionary[Embedder, VectorMemory] = WeakKeyDictionary()
-
-
-async def need_vectors(embedder: Embedder, texts: Sequence[str]) -> Vectors:
-    """The vectors of `texts`, in order, embedding only those not remembered. The memory is
-    touched on the event loop only; the model runs on a worker thread."""
-    if not texts:
-        return np.zeros((0, embedder.dimension), dtype=np.float32)
-    memory = _memories.setdefault(embedder, VectorMemory(NEED_VECTORS))
-    known = memory.recall(texts)
-    missing = [text for text in texts if text not in known]
-    if missing:
-        fresh = await asyncio.to_thread(_embed, embedder, missing)
-        new = dict(zip(missing, fresh, strict=True))
-        memory.remember(new)
-        known.update(new)
-    return np.stack([known[text] for text in texts])
-
-
-def _embed(embedder: Embedder, texts: list[str]) -> Vectors:
-    with build_lock:
-        return embedder.encode(texts)
-
-
-async def gap_themes_of(embedder: Embedder, wordings: Sequence[Wording]) -> tuple[GapTheme, ...]:
-    """The wordings grouped by meaning into themes, biggest first."""
-    texts = [w.text for w in wordings]
-    vectors = await need_vectors(embedder, texts)
-    return gap_themes(wordings, group_by_meaning(texts, vectors, [w.mentions for w in wordings]))
 
 
 def gap_window(since: str, until: str, user: UserInfo) -> Window:

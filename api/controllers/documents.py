@@ -17,6 +17,7 @@ from sqlalchemy.orm import selectinload
 from api import fields
 from api.auth import Action, permit, permit_owner
 from api.building import build_document
+from api.engagement import engagement, requested
 from api.errors import NoLibraryError
 from api.runtime import Runtime
 from engine import Selector, parse_prospect
@@ -28,6 +29,7 @@ from tracker.models import BlockVersion, Document, DocumentSection
 from tracker.reports import DocumentReport, document_report
 
 # What each download is called and served as.
+CSV = "text/csv"  # Litestar adds the charset
 DOWNLOADS = {
     "deck.pptx": (
         "pptx",
@@ -120,16 +122,19 @@ class DocumentController(Controller):
         caller: NamedDependency[KeyInfo],
     ) -> dict[str, Any]:
         """Body: {"prospect": {<profile, contract section 2>}, "as_of": "YYYY-MM-DD"?,
-        "rep": {"name", "email", "title"}?}. Without `rep`, rep.name is the key's name and
-        the rest comes from PITCHMAP_REP_NAME / PITCHMAP_REP_EMAIL."""
+        "rep": {"name", "email", "title"}?, "learning": true | {"seed": int}?}. Without `rep`,
+        rep.name is the key's name and the rest comes from PITCHMAP_REP_NAME /
+        PITCHMAP_REP_EMAIL. `learning` opts in to engagement-informed selection."""
         permit(caller, Action.CREATE_DOCUMENTS)
         selector = selector_of(runtime)
         body = fields.body_object(data)
-        fields.only(body, ("prospect", "as_of", "rep"))
+        fields.only(body, ("prospect", "as_of", "rep", "learning"))
         prospect = parse_prospect(body.get("prospect"), where="prospect")
         as_of = fields.date(body, "as_of", dt.date.today())
         rep = _rep(body.get("rep"), caller, runtime)
-        built = await build_document(selector, prospect, as_of, rep, runtime.settings.viewer_notice)
+        learned = await engagement(runtime, selector, prospect, requested(body))
+        notice = runtime.settings.viewer_notice
+        built = await build_document(selector, prospect, as_of, rep, notice, learned)
         stored = runtime.library
         assert stored is not None  # selector_of checked it
         async with runtime.session() as session:
@@ -193,13 +198,19 @@ class DocumentController(Controller):
     async def report(self, report: NamedDependency[DocumentReport]) -> dict[str, Any]:
         return report.to_dict()
 
-    @get("/{document_id:str}/report.csv", dependencies=_REPORT, summary="The report as CSV")
+    @get(
+        "/{document_id:str}/report.csv",
+        dependencies=_REPORT,
+        media_type=CSV,
+        summary="The report as CSV",
+    )
     async def report_csv(self, report: NamedDependency[DocumentReport]) -> Response[str]:
         name = f"document-{report.document_id}.csv"
         return csv_response(document_report_csv(report), name)
 
     @get(
         "/{document_id:str}/links.csv",
+        media_type=CSV,
         dependencies=_REPORT,
         summary="The document's links with their sessions, as CSV",
     )
@@ -212,7 +223,7 @@ def _rep(raw: object, caller: KeyInfo, runtime: Runtime) -> Rep:
     settings = runtime.settings
     if raw is None:
         return Rep(name=caller.name or settings.rep_name, email=settings.rep_email)
-    data: Mapping[str, Any] = fields.body_object(raw)
+    data: Mapping[str, Any] = fields.body_object(raw, "rep")
     fields.only(data, ("name", "email", "title"))
     address = fields.text(data, "email")
     return Rep(
@@ -237,6 +248,6 @@ def attachment(content: bytes, name: str, media_type: str) -> Response[bytes]:
 def csv_response(content: str, name: str) -> Response[str]:
     return Response(
         content,
-        media_type="text/csv",  # Litestar adds the charset
+        media_type=CSV,
         headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )

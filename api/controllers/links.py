@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from api import fields
 from api.auth import permit_owner
-from api.controllers.documents import csv_response, owned_document
+from api.controllers.documents import CSV, csv_response, owned_document
 from api.errors import bad_field
 from api.runtime import Runtime
 from tracker.csv_export import link_report_csv
@@ -66,6 +66,8 @@ def link_options(data: object) -> LinkOptions:
         not isinstance(passcode, str) or not 4 <= len(passcode) <= MAX_PASSCODE
     ):
         raise bad_field("passcode", f"must be a string of 4 to {MAX_PASSCODE} characters")
+    if passcode is not None:
+        fields.no_nul(passcode, "passcode")
     return LinkOptions(
         recipient=fields.email(fields.text(body, "recipient", required=True), "recipient"),
         expires_at=expires_at,
@@ -138,7 +140,7 @@ class LinkController(Controller):
             link = await owned_link(session, token, caller)
             return (await link_report(session, link.id)).to_dict()
 
-    @get("/report.csv", summary="The link report as CSV")
+    @get("/report.csv", media_type=CSV, summary="The link report as CSV")
     async def report_csv(
         self,
         token: FromPath[str],

@@ -28,6 +28,7 @@ from api.runtime import Runtime
 from api.web_auth import permit_user, render_page
 from engine import InputError, Library
 from tracker.funnel import slot_funnel
+from tracker.influence import influence_by_block
 from tracker.reports import PROFILE_FACETS, BlockEngagement, EngagementFilter, block_engagement
 from tracker.users import UserInfo
 
@@ -149,6 +150,11 @@ class MarketingController(Controller):
             return _page(request, user, library, template, form, exc, sort=kept, rows=[])
         async with runtime.session() as session:
             rows = sorted_rows(await block_engagement(session, filters), sort)
+            influence = (
+                await influence_by_block(session, filters.library_id)
+                if filters.library_id is not None
+                else {}
+            )
         start = (number - 1) * PAGE_SIZE
         return _page(
             request,
@@ -161,6 +167,7 @@ class MarketingController(Controller):
             sorts=SORTS,
             rows=rows[start : start + PAGE_SIZE],
             titles=library.titles,
+            influence=influence,
             total=len(rows),
             page=number,
             pages=max(1, -(-len(rows) // PAGE_SIZE)),

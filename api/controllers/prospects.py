@@ -18,6 +18,8 @@ from api.auth import permit_owner
 from api.clock import LocalTime
 from api.controllers.documents import selector_of
 from api.controllers.precall import duration, timeline
+from api.controllers.prospect_outcome import OutcomeForm, outcome_form
+from api.engagement import engagement, for_pages
 from api.journey import (
     CONTACT_FIELDS,
     SECTION_FIELD,
@@ -55,7 +57,9 @@ async def _selected(
     row = await _owned_prospect(runtime, key, user)
     prospect = parse_prospect(row.profile, where="prospect")
     as_of = dt.date.today()
-    return selector, row, prospect, await building.select(selector, prospect, as_of), as_of
+    learned = await engagement(runtime, selector, prospect, for_pages(runtime))
+    selection = await building.select(selector, prospect, as_of, learned)
+    return selector, row, prospect, selection, as_of
 
 
 async def _owned_prospect(
@@ -208,7 +212,8 @@ class ProspectController(Controller):
         user: NamedDependency[UserInfo],
     ) -> Response[str]:
         selector, row, prospect, selection, as_of = await _selected(runtime, key, user)
-        return self._preview(request, user, selector, row, prospect, selection, as_of)
+        deal = await outcome_form(runtime, row, user)
+        return self._preview(request, user, selector, row, prospect, selection, as_of, deal=deal)
 
     @get("/{key:str}/before-the-call", media_type=MediaType.HTML)
     async def before_the_call(
@@ -251,8 +256,9 @@ class ProspectController(Controller):
             form = fields.form_text(data)
             swapped, swaps = apply_swaps(selection, choices_of(form), rep.name or user.email)
         except SwapError as exc:
+            deal = await outcome_form(runtime, row, user)
             return self._preview(
-                request, user, selector, row, prospect, selection, as_of, str(exc), 400
+                request, user, selector, row, prospect, selection, as_of, str(exc), 400, deal
             )
         built = await building.render(
             selector, swapped, prospect, as_of, rep, runtime.settings.viewer_notice
@@ -285,7 +291,9 @@ class ProspectController(Controller):
         as_of: dt.date,
         message: str = "",
         status_code: int = 200,
+        deal: OutcomeForm | None = None,
     ) -> Response[str]:
+        """The preview, with the deal outcome form (`deal`) under it."""
         library = selector.indexed.library
         return render_page(
             request,
@@ -296,9 +304,10 @@ class ProspectController(Controller):
             prospect=prospect,
             selection=selection,
             as_of=as_of.isoformat(),
-            titles={b.id: b.title for b in library.blocks},
+            titles=library.titles,
             slot_titles={s.id: s.title for s in library.slots},
             section_field=SECTION_FIELD,
             message=message,
+            deal=deal,
             status_code=status_code,
         )

@@ -1,17 +1,19 @@
 """A generated document on the pages: its web preview, the downloads, its share links (made
-per recipient, revoked), and the rep's feedback from the field (a verdict per block, the needs
-the prospect raised that no block answered) for the signed-in user who may see it."""
+per recipient, revoked), the rep's feedback from the field (a verdict per block, the needs
+the prospect raised that no block answered), and, while it is live with blocks gone out of
+date, the flag and the button that regenerates it, for the signed-in user who may see it."""
 
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass
 from typing import Any
 
 from litestar import Controller, MediaType, Request, Response, get, post
 from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException
-from litestar.params import FromPath, URLEncodedBody
+from litestar.params import FromPath, FromQuery, URLEncodedBody
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -20,6 +22,7 @@ from api.auth import permit_owner
 from api.clock import LocalTime, zone
 from api.controllers.documents import DOWNLOADS, attachment, load_document
 from api.controllers.links import MAX_PASSCODE, share_url
+from api.controllers.regenerate import regenerate_document
 from api.fields import is_email
 from api.runtime import Runtime
 from api.web_auth import PAGE_HEADERS, render_page, see_other
@@ -34,9 +37,11 @@ from tracker.feedback import (
 )
 from tracker.links import LinkOptions, create_link, link_state, revoke_link
 from tracker.models import Document, ShareLink, Slot, utcnow
+from tracker.regenerate import RegenerationError, out_of_date_sections
 from tracker.users import UserInfo
 
 PREVIEW = "page.html"  # the stand-alone page, framed by the document page
+_DOCUMENT_ID = re.compile(r"[0-9a-f]{24}")  # tracker.documents makes 12 random bytes in hex
 
 
 async def user_document(
@@ -142,8 +147,11 @@ class RepDocumentController(Controller):
         request: Request[Any, Any, Any],
         runtime: NamedDependency[Runtime],
         user: NamedDependency[UserInfo],
+        regenerated: FromQuery[str] = "",
     ) -> Response[str]:
-        return await self._page(request, runtime, user, document_id)
+        """`?regenerated=<id>`: the page says it replaces that earlier version."""
+        previous = regenerated if _DOCUMENT_ID.fullmatch(regenerated) else None
+        return await self._page(request, runtime, user, document_id, previous=previous)
 
     @get("/{name:str}", media_type="application/octet-stream")
     async def file(
@@ -217,6 +225,25 @@ class RepDocumentController(Controller):
             await session.commit()
         return see_other(f"/documents/{document_id}#links")
 
+    @post("/regenerate", media_type=MediaType.HTML)
+    async def regenerate(
+        self,
+        document_id: FromPath[str],
+        request: Request[Any, Any, Any],
+        runtime: NamedDependency[Runtime],
+        user: NamedDependency[UserInfo],
+    ) -> Response[str]:
+        """Swap the out-of-date blocks, as of the user's today (the day the flag was shown
+        for); on a refusal the page answers 409 saying why, with nothing changed."""
+        async with runtime.session() as session:
+            await user_document(session, document_id, user)
+        today = LocalTime(user.time_zone).date(utcnow())
+        try:
+            done = await regenerate_document(runtime, document_id, today)
+        except RegenerationError as exc:
+            return await self._page(request, runtime, user, document_id, refused=str(exc))
+        return see_other(f"/documents/{done.document_id}?regenerated={document_id}")
+
     @post("/ratings", media_type=MediaType.HTML)
     async def rate(
         self,
@@ -289,9 +316,12 @@ class RepDocumentController(Controller):
         errors: dict[str, str] | None = None,
         failed: str = "link",
         created: dict[str, Any] | None = None,
+        previous: str | None = None,
+        refused: str = "",
     ) -> Response[str]:
         """The page; with `errors`, answered 400 with the `failed` form (link, rating or need)
-        shown again with `values` and a message per field."""
+        shown again with `values` and a message per field; with `refused`, 409 with why the
+        regeneration was refused. `previous` is the version this one regenerated."""
         async with runtime.session() as session:
             document = await user_document(session, document_id, user)
             links = (
@@ -304,7 +334,9 @@ class RepDocumentController(Controller):
             ratings = await ratings_by_user(session, document_id, user.id)
             needs = await prospect_needs(session, document.prospect_id)
             slots = await document_slots(session, document)
-        now = utcnow()
+            now = utcnow()
+            today = LocalTime(user.time_zone).date(now)
+            out_of_date = await out_of_date_sections(session, document, today, now)
         selector = runtime.workspace.selector
         return render_page(
             request,
@@ -321,8 +353,11 @@ class RepDocumentController(Controller):
             errors=errors or {},
             failed=failed,
             created=created,
-            today=LocalTime(user.time_zone).date(now).isoformat(),
+            today=today.isoformat(),
+            out_of_date=out_of_date,
+            previous=previous,
+            refused=refused,
             max_comment=MAX_COMMENT,
             max_need=MAX_NEED,
-            status_code=400 if errors else 200,
+            status_code=409 if refused else 400 if errors else 200,
         )

@@ -12,7 +12,7 @@ import logging
 from typing import Annotated, Any
 
 import msgspec
-from litestar import Controller, Request, Response, get, post
+from litestar import Controller, MediaType, Request, Response, get, post
 from litestar.datastructures import Cookie
 from litestar.di import NamedDependency
 from litestar.exceptions import (
@@ -21,6 +21,7 @@ from litestar.exceptions import (
     NotFoundException,
     PermissionDeniedException,
 )
+from litestar.openapi import ResponseSpec
 from litestar.params import FromPath, JSONBody, URLEncodedBody
 from litestar.response import Redirect
 from sqlalchemy.exc import DBAPIError
@@ -60,6 +61,8 @@ HEARTBEAT_MS = 2_000
 IDLE_MS = 120_000
 MAX_SEQ = 2**31 - 1
 MAX_SECTIONS = 1_000
+# Stricter than the app's (api/security_headers.py adds the other headers): nothing but the
+# viewer's own script and its beacon; the document's styles are inline, its script is not.
 _VIEWER_CSP = (
     "default-src 'none'; img-src data:; style-src 'unsafe-inline'; script-src 'self'; "
     "connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
@@ -67,8 +70,6 @@ _VIEWER_CSP = (
 VIEWER_HEADERS = {
     "X-Robots-Tag": "noindex, nofollow",
     "Cache-Control": "private, no-store",
-    "Referrer-Policy": "no-referrer",
-    "X-Content-Type-Options": "nosniff",
     "Content-Security-Policy": _VIEWER_CSP,
 }
 
@@ -102,11 +103,30 @@ class ServiceUnavailableException(HTTPException):
     status_code = 503
 
 
+def _pages(described: dict[int, str]) -> dict[int, ResponseSpec]:
+    """HTML pages the reader's browser gets, for the schema."""
+    return {
+        status: ResponseSpec(
+            str, media_type=MediaType.HTML, description=text, generate_examples=False
+        )
+        for status, text in described.items()
+    }
+
+
+# Where nothing is (or is left) to unlock, the browser is sent to the document.
+_OPEN_ANYWAY = {302: ResponseSpec(None, description="To the document")}
+
+
 class ViewerController(Controller):
     path = "/d/{token:str}"
     tags = ("viewer",)
 
-    @get("/", summary="The document as its recipient reads it", media_type="text/html")
+    @get(
+        "/",
+        summary="The document as its recipient reads it",
+        media_type=MediaType.HTML,
+        responses=_pages({404: "No link at this address", 410: "The link is closed"}),
+    )
     async def page(
         self,
         token: FromPath[str],
@@ -198,16 +218,29 @@ class ViewerController(Controller):
         if error is not None:
             raise error(_OUTCOME_MESSAGES[outcome])
 
-    @post("/code", summary="Email gate: mail a one-time code to the address given")
+    @post(
+        "/code",
+        summary="Email gate: mail a one-time code to the address given",
+        status_code=200,
+        media_type=MediaType.HTML,
+        responses=_pages(
+            {
+                400: "The gate again: not an email address",
+                429: "The gate again: too many codes asked for",
+                503: "The gate again: the code could not be mailed",
+            }
+        )
+        | _OPEN_ANYWAY,
+    )
     async def send_code(
         self,
         token: FromPath[str],
-        data: URLEncodedBody[dict[str, str]],
+        data: URLEncodedBody[dict[str, Any]],
         request: Request[Any, Any, Any],
         runtime: NamedDependency[Runtime],
     ) -> Response[Any]:
         now = utcnow()
-        address = (data.get("email") or "").strip().lower()
+        address = _answers(data).get("email", "").strip().lower()
         async with runtime.session() as session:
             link = await _live_link(session, token, now)
             if not link.require_email:
@@ -234,21 +267,34 @@ class ViewerController(Controller):
             return _gate_page(link, token, message=message, status=503)
         return _gate_page(link, token, email=address, code_sent=True)
 
-    @post("/unlock", summary="Email gate and passcode: check the code and/or passcode")
+    @post(
+        "/unlock",
+        summary="Email gate and passcode: check the code and/or passcode",
+        status_code=200,
+        media_type=MediaType.HTML,
+        responses=_pages(
+            {
+                403: "The gate again: a wrong code or passcode",
+                429: "The gate again: too many wrong passcodes",
+            }
+        )
+        | _OPEN_ANYWAY,
+    )
     async def unlock(
         self,
         token: FromPath[str],
-        data: URLEncodedBody[dict[str, str]],
+        data: URLEncodedBody[dict[str, Any]],
         request: Request[Any, Any, Any],
         runtime: NamedDependency[Runtime],
     ) -> Response[Any]:
         now = utcnow()
-        address = (data.get("email") or "").strip().lower() or None
+        form = _answers(data)
+        address = form.get("email", "").strip().lower() or None
         async with runtime.session() as session:
             link = await _live_link(session, token, now)
             if not link.require_email and link.passcode_hash is None:
                 return Redirect(f"/d/{token}")  # nothing to unlock
-            refusal = await _refuse_unlock(session, runtime, request, link, data, address, now)
+            refusal = await _refuse_unlock(session, runtime, request, link, form, address, now)
             if refusal is not None:
                 await session.commit()  # failed attempts count
                 return _gate_page(
@@ -274,6 +320,12 @@ class ViewerController(Controller):
             secure=secure,
         )
         return Redirect(f"/d/{token}", cookies=[cookie])
+
+
+def _answers(data: dict[str, Any]) -> dict[str, str]:
+    """The gate form's fields that hold one text each: a field sent twice (a list) is no
+    answer, so a tampered form meets the gate page again rather than a JSON error."""
+    return {name: value for name, value in data.items() if isinstance(value, str)}
 
 
 async def _refuse_unlock(

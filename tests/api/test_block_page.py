@@ -122,7 +122,8 @@ def test_the_block_page_tells_the_block_s_whole_story(
 
     this_week = dt.datetime.now(dt.UTC).isocalendar()
     label = f"{this_week.year}-W{this_week.week:02d}"
-    assert table_row(text, f'data-week="{label}">') == [label, "3", "67%", "33%"]
+    # The median dwell of the two sessions that saw it: (4000 + 500) / 2.
+    assert table_row(text, f'data-week="{label}">') == [label, "3", "67%", "33%", "2.2 s"]
     assert f"{label}: 3 sessions, seen in 67%, read in 33%" in text  # the column's title
     assert text.count('<rect class="sessions"') == 1
     assert '<svg class="chart"' in text and 'aria-labelledby="weekly-title"' in text

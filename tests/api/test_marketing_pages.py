@@ -155,15 +155,16 @@ def test_the_leaderboard_counts_the_sessions_of_the_documents_using_each_block(
     assert world.blocks_b == ["o-peers", "v-fuel", "v-routes", "p-fleet"]
     page = get(world, "/marketing/blocks")
     assert page.status_code == 200, page.text
-    # block, slot, documents, sessions, seen rate, median dwell, read rate; by read rate, then id
+    # block, slot, documents, sessions, seen rate, median dwell, read rate, won when seen (no
+    # deal has an outcome here); by read rate, then id
     assert list(rows(page.text).items()) == [
-        ("o-now", ["o-now", "opening", "1", "2", "100%", "10 min 00 s", "100%"]),
-        ("v-safety", ["v-safety", "value", "1", "2", "50%", "10 min 00 s", "50%"]),
-        ("p-fleet", ["p-fleet", "proof", "2", "3", "33%", "10 min 00 s", "33%"]),
+        ("o-now", ["o-now", "opening", "1", "2", "100%", "10 min 00 s", "100%", "no deal"]),
+        ("v-safety", ["v-safety", "value", "1", "2", "50%", "10 min 00 s", "50%", "no deal"]),
+        ("p-fleet", ["p-fleet", "proof", "2", "3", "33%", "10 min 00 s", "33%", "no deal"]),
         # seen by a1 (10 ms) and a2 (10 min): the median is their mean
-        ("v-fuel", ["v-fuel", "value", "2", "3", "67%", "5 min 00 s", "33%"]),
-        ("o-peers", ["o-peers", "opening", "1", "1", "0%", "0 s", "0%"]),
-        ("v-routes", ["v-routes", "value", "1", "1", "0%", "0 s", "0%"]),
+        ("v-fuel", ["v-fuel", "value", "2", "3", "67%", "5 min 00 s", "33%", "no deal"]),
+        ("o-peers", ["o-peers", "opening", "1", "1", "0%", "0 s", "0%", "no deal"]),
+        ("v-routes", ["v-routes", "value", "1", "1", "0%", "0 s", "0%", "no deal"]),
     ]
     assert 'href="/marketing/blocks/o-now"' in page.text
     assert 'class="table-wrap"' in page.text and "<option>logistics</option>" in page.text
@@ -173,7 +174,7 @@ def test_the_leaderboard_counts_the_sessions_of_the_documents_using_each_block(
 def test_filters_narrow_the_rows_and_sorting_follows_the_column(world: World) -> None:
     retail = rows(get(world, "/marketing/blocks", industry="Retail").text)
     assert retail["o-peers"][2:4] == ["1", "1"] and retail["o-now"][2:4] == ["0", "0"]
-    assert retail["v-fuel"][2:] == ["1", "1", "0%", "0 s", "0%"]
+    assert retail["v-fuel"][2:7] == ["1", "1", "0%", "0 s", "0%"]
     opening = rows(get(world, "/marketing/blocks", slot="opening").text)
     assert opening["o-now"][3] == "2" and opening["v-fuel"][2:4] == ["0", "0"]
     tenth = rows(get(world, "/marketing/blocks", since="2026-03-10", until="2026-03-10").text)

@@ -13,7 +13,6 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -34,6 +33,8 @@ from playwright.sync_api import (
     sync_playwright,
 )
 
+from bench.common import free_port
+
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -47,13 +48,6 @@ CHROMIUM_ARGS = [
 VIEWPORT: ViewportSize = {"width": 800, "height": 600}
 SERVER_START_S = 120.0  # the embedding model is loaded (and exported once) at start
 REP_NAME = "Robin Rep"
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 def pitchmap_command() -> list[str]:

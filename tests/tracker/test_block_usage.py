@@ -151,6 +151,9 @@ async def test_weekly_figures_are_counted_per_week(session: AsyncSession) -> Non
     ]
     assert figures[0].seen_rate == pytest.approx(2 / 3)
     assert figures[0].read_rate == pytest.approx(1 / 3)
+    # The median dwell of the sessions that saw it: (2500, 500) in W10; 3000 + 100 in one
+    # session of W11, its two sections folded.
+    assert [f.median_dwell_ms for f in figures] == [1500, 3100]
 
 
 @pytest.mark.asyncio
