@@ -19,6 +19,8 @@ from typing import Any, Final
 from litestar.logging.config import LoggingConfig
 from litestar.types import Logger, Scope
 
+from api.outage import is_outage
+
 # The request being answered, for the lines logged while answering it (see api/observe.py).
 REQUEST_ID: Final[ContextVar[str | None]] = ContextVar("pitchmap_request_id", default=None)
 # The attributes a record may carry beyond the standard ones (passed as `extra=`).
@@ -75,9 +77,11 @@ def log_warnings() -> None:
 
 def log_unhandled(logger: Logger, scope: Scope, _traceback: list[str]) -> None:
     """Log an exception that became a 500, by route template; client errors (4xx) are answers,
-    not faults, and are left to the request line."""
+    not faults, and are left to the request line, and a database outage (503) has its own
+    line from api/outage.py."""
     error = sys.exc_info()[1]
-    if getattr(error, "status_code", 500) < 500:
+    status = getattr(error, "status_code", 500)
+    if status < 500 or status == 503 or (error is not None and is_outage(error)):
         return
     logger.error(
         "unhandled error",

@@ -12,8 +12,8 @@ of a synthetic message map.
   p50 over `--prospects` prospects; baseline: the same selection scoring every block (exact).
 - recall@10: the HNSW index (`engine.index.BlockIndex`, above PITCHMAP_HNSW_THRESHOLD) against
   exact search (faiss IndexFlatIP) over 200 queries.
-- PostgreSQL: a throwaway server (initdb as the postgres user, as tests/conftest.py does; the
-  machine must run this as root or as a user that can run initdb), the migrated schema filled
+- PostgreSQL: a throwaway server (bench/postgres.py; as root, or as a user that can run
+  initdb), the migrated schema filled
   with COPY: one library of `--blocks` blocks, documents of 10 sections with one share link
   each, 10 visits per link and one section-time row per visit and section (`--events` rows),
   visits spread over the last year and all finished; then `tracker.rollup.roll_up`.
@@ -38,21 +38,15 @@ sys.path[0] = str(Path(__file__).resolve().parent.parent)
 
 import argparse
 import asyncio
-import contextlib
 import cProfile
 import dataclasses
 import datetime as dt
 import json
-import os
 import pstats
 import random
-import shutil
-import socket
 import statistics
-import subprocess
-import tempfile
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import asyncpg
@@ -61,6 +55,7 @@ import numpy as np
 from sqlalchemy import event, text  # noqa: TID251 (times the statements of tracker's reports)
 from threadpoolctl import threadpool_limits
 
+from bench.postgres import FAST, throwaway_postgres
 from engine.embed import Vectors
 from engine.index import BlockIndex
 from engine.library import Block, Library, MessageMap, Slot
@@ -91,7 +86,8 @@ FACETS = {
     "persona": ("cfo", "cio", "ciso", "coo"),
     "stage": ("discovery", "evaluation", "negotiation"),
 }
-PG_BIN = Path("/usr/lib/postgresql/15/bin")
+# A server that takes 10M rows by COPY without checkpointing all the while.
+SERVER = (*FAST, "shared_buffers=1GB", "max_wal_size=8GB", "work_mem=64MB")
 TARGETS = {"select": 30.0, "recall": 0.95, "report": 50.0, "engagement": 500.0}
 
 
@@ -195,43 +191,6 @@ def recall_figures(index: BlockIndex, ids: list[str], vectors: Vectors, queries:
 
 # ---------------------------------------------------------------------------------------------
 # PostgreSQL
-
-
-def _as_postgres(command: list[str]) -> list[str]:
-    return ["runuser", "-u", "postgres", "--", *command] if os.geteuid() == 0 else command
-
-
-@contextlib.contextmanager
-def throwaway_postgres() -> Iterator[str]:
-    """A PostgreSQL 15 server in a temporary folder on a free loopback port, removed after."""
-    root = Path(tempfile.mkdtemp(prefix="pitchmap-scale-"))
-    root.chmod(0o755)
-    data = root / "data"
-    data.mkdir(mode=0o700)
-    if os.geteuid() == 0:
-        shutil.chown(data, "postgres", "postgres")
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    initdb = [str(PG_BIN / "initdb"), "-D", str(data), "-U", "postgres", "--auth=trust"]
-    subprocess.run(
-        _as_postgres([*initdb, "-E", "UTF8", "--no-sync"]), check=True, capture_output=True
-    )
-    options = f"-p {port} -c listen_addresses=127.0.0.1 -k {data} -c shared_buffers=1GB"
-    options += " -c max_wal_size=8GB -c work_mem=64MB -c maintenance_work_mem=512MB"
-    pg_ctl = str(PG_BIN / "pg_ctl")
-    log = str(data / "server.log")
-    subprocess.run(
-        _as_postgres([pg_ctl, "-D", str(data), "-l", log, "-w", "-o", options, "start"]),
-        check=True,
-        capture_output=True,
-    )
-    try:
-        yield f"postgresql+asyncpg://postgres@127.0.0.1:{port}/postgres"
-    finally:
-        stop = [pg_ctl, "-D", str(data), "-m", "immediate", "-w", "stop"]
-        subprocess.run(_as_postgres(stop), check=False, capture_output=True)
-        shutil.rmtree(root, ignore_errors=True)
 
 
 async def fill(url: str, blocks: list[Block], events: int, rng: np.random.Generator) -> int:
@@ -576,7 +535,7 @@ def main() -> None:
         f"exact IndexFlatIP {exact_ms:.2f} ms",
         flush=True,
     )
-    with throwaway_postgres() as url:
+    with throwaway_postgres(SERVER) as url:
         migrate(url)
         start = time.perf_counter()
         links = asyncio.run(fill(url, blocks, args.events, np.random.default_rng(SEED)))
