@@ -195,17 +195,13 @@ async def influence_breakdown(
 
 
 async def influence_by_block(session: AsyncSession, library_id: int) -> dict[str, Influence]:
-    """Every block of the library (that has a version) by its id, with its influence: two
-    queries however many blocks there are, for the leaderboard's column."""
-    keys = await session.execute(
-        select(Block.id, Block.key).where(
-            Block.library_id == library_id, Block.id.in_(select(BlockVersion.block_id))
-        )
-    )
-    blocks = {block_id: key for block_id, key in keys}
+    """The library's blocks that were sent in a deal, by id, with their influence (a block
+    missing was in no deal): one query however many blocks there are, for the leaderboard's
+    column, which must not read ten thousand blocks to say "no deal" for most of them."""
     sendings = await _sendings(session, select(Block.id).where(Block.library_id == library_id))
     found = _influences(sendings, lambda sending: [sending.block_id])
-    return {key: found.get(block_id, Influence()) for block_id, key in blocks.items()}
+    keys = await session.execute(select(Block.id, Block.key).where(Block.id.in_(list(found))))
+    return {key: found[block_id] for block_id, key in keys}
 
 
 @dataclass(frozen=True)

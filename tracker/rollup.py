@@ -384,7 +384,9 @@ async def _add_totals(session: AsyncSession, blocks: Counter[_BlockKey]) -> None
         totals[block_id, slot] = (seen_n + seen * count, read_n + read * count, histogram)
     await session.execute(delete(table).where(table.block_id.in_(touched)))
     session.add_all(
-        table(block_id=b, slot=s, seen=seen, read=read, dwell=pairs(h))
+        table(
+            block_id=b, slot=s, seen=seen, read=read, dwell=pairs(h), median_ms=weighted_median(h)
+        )
         for (b, s), (seen, read, h) in totals.items()
     )
     await session.flush()

@@ -382,10 +382,9 @@ async def test_every_block_at_once_in_two_queries(session: AsyncSession) -> None
     with statements(session) as ran:
         everything = await influence_by_block(session, library)
     assert len(ran) == 2
-    assert set(everything) == set(SLOTS)
+    assert set(everything) == set(SLOTS) - {"unused"}  # a block in no deal is left out
     assert everything["fuel"] == await block_influence(session, library, "fuel")
     assert everything["proof"] == await block_influence(session, library, "proof")
-    assert everything["unused"] == Influence()
     # safety was seen in s3 (won) and u3 (lost); the other nine deals were sent it unseen.
     assert everything["safety"] == Influence(WinRate(2, 1), WinRate(9, 4))
 
