@@ -94,6 +94,18 @@ def start_server(command: list[str], env: dict[str, str], work: Path) -> subproc
         return subprocess.Popen(command, env=env, cwd=work, stdout=log, stderr=subprocess.STDOUT)
 
 
+def rep_key(env: dict[str, str], work: Path, name: str) -> str:
+    """A new rep key from `pitchmap keys create`, as an operator makes one."""
+    return subprocess.run(
+        [str(PITCHMAP), "keys", "create", "--role", "rep", "--name", name],
+        env=env,
+        cwd=work,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+
+
 def wait_healthy(base: str, server: subprocess.Popen[bytes], timeout: float = 180) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -172,14 +184,7 @@ def main() -> None:
     server = start_server(serve, env, work)
     try:
         wait_healthy(base, server)
-        key = subprocess.run(
-            [str(PITCHMAP), "keys", "create", "--role", "rep", "--name", "bench"],
-            env=env,
-            cwd=work,
-            check=True,
-            capture_output=True,
-            text=True,
-        ).stdout.strip()
+        key = rep_key(env, work, "bench")
         token, visits = prepare(base, key, args.visits)
         script = work / "events.lua"
         table = "{" + ",".join(f'{{{v},"{s}"}}' for v, s in visits) + "}"

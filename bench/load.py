@@ -29,7 +29,6 @@ import argparse
 import asyncio
 import os
 import statistics
-import subprocess
 import tempfile
 import time
 from collections.abc import Awaitable
@@ -39,7 +38,7 @@ import asyncpg
 import httpx
 
 from bench.common import FIXTURES, free_port
-from bench.ingest import BROWSER, PITCHMAP, start_server, wait_healthy
+from bench.ingest import BROWSER, PITCHMAP, rep_key, start_server, wait_healthy
 from bench.postgres import throwaway_postgres
 
 BEAT_EVERY = 2.0  # seconds: the viewer reports at least this often while a section is on screen
@@ -184,14 +183,7 @@ def main() -> None:
         server = start_server([*serve, "--workers", str(args.workers)], env, work)
         try:
             wait_healthy(base, server, timeout=600)
-            key = subprocess.run(
-                [str(PITCHMAP), "keys", "create", "--role", "rep", "--name", "load"],
-                env=env,
-                cwd=work,
-                check=True,
-                capture_output=True,
-                text=True,
-            ).stdout.strip()
+            key = rep_key(env, work, "load")
             tokens = make_links(base, key)
             hello, beats = asyncio.run(crowd(base, tokens, args.viewers, args.seconds))
         finally:
