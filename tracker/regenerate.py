@@ -160,10 +160,9 @@ def _not_renderable(
 ) -> dict[str, str]:
     if all(s.id != slot for s in library.slots):
         return {key: "its slot left the message map"}
-    block = next((b for b in library.blocks if b.id == key), None)
-    if block is None:
+    if key not in library.titles:
         return {key: "no longer in the library"}
-    if not is_eligible(block, prospect, as_of):
+    if not is_eligible(library.block(key), prospect, as_of):
         return {key: "no longer eligible"}
     return {}
 
