@@ -249,7 +249,7 @@ async def fill(url: str, blocks: list[Block], events: int, rng: np.random.Genera
                     AS_OF,
                     json.dumps(profiles[p]),
                     "{}",
-                    now,
+                    now - dt.timedelta(days=366),  # made before any of its visits
                 )
                 for i, p in enumerate(prospect_of)
             ],

@@ -141,6 +141,8 @@ class BlockVersion(Base):
         UniqueConstraint("block_id", "content_hash"),
         UniqueConstraint("block_id", "number"),
         CheckConstraint("status IN ('approved', 'draft', 'retired')", name="status"),
+        # Each block's latest slot without reading the versions' bodies (the block report).
+        Index("ix_block_versions_latest_slot", "block_id", "number", "slot"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -507,12 +509,14 @@ class ReportedNeed(Base):
 
 
 class RollupState(Base):
-    """How far the roll-up has gone: every visit with an id up to `visit_id` is in the roll-ups."""
+    """How far the roll-up has gone: every visit with an id up to `visit_id`, and every
+    document section with an id up to `section_id`, is in the roll-ups."""
 
     __tablename__ = "rollup_state"
 
     id: Mapped[int] = mapped_column(primary_key=True)  # always 1: one row
     visit_id: Mapped[int] = mapped_column(Integer, default=0)
+    section_id: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class RollupProfile(Base):
@@ -577,6 +581,19 @@ class RollupBlockTotal(Base):
     # The median of `dwell`, kept beside it: a block with no other sessions to merge needs
     # only this, and the leaderboard need not decode ten thousand histograms.
     median_ms: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+
+
+class RollupBlockUsage(Base):
+    """Per block and slot: the documents using it (from the rolled-up sections) and those
+    documents' rolled-up sessions, the denominators of the block report with no date range or
+    facet, so it need not read every section of every document."""
+
+    __tablename__ = "rollup_block_usage"
+
+    block_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    slot: Mapped[str] = mapped_column(String(200), primary_key=True)
+    documents: Mapped[int] = mapped_column(Integer, default=0)
+    sessions: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class DealOutcome(Base):

@@ -21,7 +21,12 @@ repeat across documents, so a block's rows stay few however many documents use i
 - `rollup_block_totals`: the same over all months and profiles, one row per block and slot
   with its dwell histogram as JSON (sorted [dwell, sessions] pairs), for the block report
   with no date range or facet (the leaderboard as it opens, the engagement API without
-  parameters: `Split.unbounded`).
+  parameters: `Split.unbounded`);
+- `rollup_block_usage`: for that same report, per block and slot the documents using it and
+  their rolled-up sessions. Documents are counted from their sections, rolled up in id order
+  like visits (`rollup_state.section_id`) once the document is FINISHED_AFTER old, so a
+  section committed late with a lower id is never skipped. A document uses a block at most
+  once per slot (a slot's blocks are different blocks), so counting sections counts documents.
 
 A report over a date range takes the months wholly inside it from the roll-ups and everything
 else from the raw rows: visits in the range's partial months at either end, and visits not
@@ -35,18 +40,21 @@ import datetime as dt
 import hashlib
 import json
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
+from itertools import takewhile
 from typing import Any, Final, cast
 
 import numpy as np
 from sqlalchemy import (
     ColumnElement,
+    Select,
     Table,
     and_,
     bindparam,
     delete,
     false,
+    func,
     not_,
     or_,
     select,
@@ -66,6 +74,7 @@ from tracker.models import (
     DocumentSection,
     RollupBlockDwell,
     RollupBlockTotal,
+    RollupBlockUsage,
     RollupDocumentSessions,
     RollupProfile,
     RollupSlotReach,
@@ -78,6 +87,7 @@ from tracker.periodic import Periodic
 
 FINISHED_AFTER: Final = dt.timedelta(minutes=30)
 BATCH: Final = 5000  # visits per transaction
+SECTION_BATCH: Final = 50_000  # document sections per transaction
 PROFILE_FACETS: Final = ("industry", "persona", "stage")
 
 
@@ -122,7 +132,8 @@ class Split:
     """A report's visit window cut into whole UTC months (from the roll-ups) and the rest.
 
     `first`/`end`: the whole months are those from `first` (inclusive) to `end` (exclusive);
-    None is unbounded. `watermark`: the last visit in the roll-ups.
+    None is unbounded. `watermark`: the last visit in the roll-ups; `section_mark`: the last
+    document section.
     """
 
     since: dt.datetime | None
@@ -130,6 +141,7 @@ class Split:
     first: dt.date | None
     end: dt.date | None
     watermark: int
+    section_mark: int = 0
 
     @property
     def _no_months(self) -> bool:
@@ -191,14 +203,19 @@ async def split(
             await session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
         else:
             await (await session.connection()).exec_driver_sql("BEGIN")
-    watermark = await session.scalar(select(RollupState.visit_id).where(RollupState.id == 1))
+    marks = (
+        await session.execute(
+            select(RollupState.visit_id, RollupState.section_id).where(RollupState.id == 1)
+        )
+    ).first()
+    watermark, section_mark = marks or (0, 0)
     first = None
     if since is not None:
         first = month_of(since)
         if _month_start(first) < since:
             first = _next_month(first)
     end = month_of(until) if until is not None else None
-    return Split(since, until, first, end, int(watermark or 0))
+    return Split(since, until, first, end, watermark, section_mark)
 
 
 def weighted_median(counts: Mapping[int, int]) -> int:
@@ -250,13 +267,19 @@ class _Visit:
 
 
 async def roll_up(session: AsyncSession, now: dt.datetime) -> int:
-    """Roll up every visit finished by `now`, committing a batch at a time; how many."""
+    """Roll up every document section and visit finished by `now`, committing a batch at a
+    time; how many visits."""
+    await _in_batches(session, lambda: roll_up_sections_batch(session, now), SECTION_BATCH)
+    return await _in_batches(session, lambda: roll_up_batch(session, now), BATCH)
+
+
+async def _in_batches(session: AsyncSession, batch: Callable[[], Awaitable[int]], size: int) -> int:
     total = 0
     while True:
-        added = await roll_up_batch(session, now)
+        added = await batch()
         await session.commit()
         total += added
-        if added < BATCH:
+        if added < size:
             return total
 
 
@@ -275,14 +298,84 @@ class Roller(Periodic):
             await roll_up(session, dt.datetime.now(dt.UTC))
 
 
+async def _mark(session: AsyncSession, column: InstrumentedAttribute[int]) -> int:
+    """The roll-ups' mark in `column` of the state row, which is created on first use."""
+    mark = await session.scalar(select(column).where(RollupState.id == 1))
+    if mark is None:
+        await _upsert(session, RollupState, [{"id": 1}], ("id",), add=())
+        return 0
+    return mark
+
+
+async def roll_up_sections_batch(
+    session: AsyncSession, now: dt.datetime, limit: int = SECTION_BATCH
+) -> int:
+    """Count up to `limit` sections after the mark, of documents made FINISHED_AFTER before
+    `now`, in `rollup_block_usage` and move the mark past them (the caller commits); 0 when
+    there is none or another worker moved the mark first."""
+    mark = await _mark(session, RollupState.section_id)
+    rows = await session.execute(
+        select(DocumentSection.id, Document.created_at)
+        .join(Document, Document.id == DocumentSection.document_id)
+        .where(DocumentSection.id > mark)
+        .order_by(DocumentSection.id)
+        .limit(limit)
+    )
+    counted = list(takewhile(lambda row: row[1] <= now - FINISHED_AFTER, rows))
+    if not counted:
+        return 0
+    last = counted[-1][0]
+    moved = await session.execute(
+        update(RollupState)
+        .where(RollupState.id == 1, RollupState.section_id == mark)
+        .values(section_id=last)
+    )
+    if affected_rows(moved) != 1:
+        return 0
+    used = await session.execute(
+        documents_per_block([DocumentSection.id > mark, DocumentSection.id <= last])
+    )
+    await _upsert(
+        session,
+        RollupBlockUsage,
+        [{"block_id": b, "slot": s, "documents": n, "sessions": 0} for b, s, n in sorted(used)],
+        ("block_id", "slot"),
+        add=("documents",),
+    )
+    return len(counted)
+
+
+def documents_per_block(sections: Sequence[ColumnElement[bool]]) -> Select[int, str, int]:
+    """(block row id, slot, documents) over the sections the conditions admit."""
+    return (
+        select(BlockVersion.block_id, DocumentSection.slot, func.count(DocumentSection.id))
+        .join(BlockVersion, BlockVersion.id == DocumentSection.block_version_id)
+        .where(*sections)
+        .group_by(BlockVersion.block_id, DocumentSection.slot)
+    )
+
+
+def sessions_per_block(visits: Sequence[ColumnElement[bool]]) -> Select[int, str, int]:
+    """(block row id, slot, sessions) over the visits the conditions admit: a visit is a
+    session of every block in its document. Meant for a range of visit ids: `+ 0` makes
+    SQLite read the visits by id first rather than every section, link and visit (203 ms ->
+    under 1 ms for the leaderboard at 10k blocks and 100k visits)."""
+    return (
+        select(BlockVersion.block_id, DocumentSection.slot, func.count(Visit.id))
+        .select_from(Visit)
+        .join(ShareLink, ShareLink.id == Visit.link_id + 0)
+        .join(DocumentSection, DocumentSection.document_id == ShareLink.document_id)
+        .join(BlockVersion, BlockVersion.id == DocumentSection.block_version_id)
+        .where(*visits)
+        .group_by(BlockVersion.block_id, DocumentSection.slot)
+    )
+
+
 async def roll_up_batch(session: AsyncSession, now: dt.datetime, limit: int = BATCH) -> int:
     """Add up to `limit` finished visits after the mark and move the mark past them, in the
     session's transaction (the caller commits); 0 when none is finished or another worker
     moved the mark first."""
-    mark = await session.scalar(select(RollupState.visit_id).where(RollupState.id == 1))
-    if mark is None:
-        await _upsert(session, RollupState, [{"id": 1, "visit_id": 0}], ("id",), add=())
-        mark = 0
+    mark = await _mark(session, RollupState.visit_id)
     rows = await session.execute(
         select(
             Visit.id,
@@ -362,6 +455,13 @@ async def roll_up_batch(session: AsyncSession, now: dt.datetime, limit: int = BA
         ("month", "block_id", "profile_hash", "slot", "seen", "read", "dwell_ms"),
     )
     await _add_totals(session, blocks)
+    used = await session.execute(sessions_per_block([Visit.id > mark, Visit.id <= last]))
+    await _upsert(
+        session,
+        RollupBlockUsage,
+        [{"block_id": b, "slot": s, "documents": 0, "sessions": n} for b, s, n in sorted(used)],
+        ("block_id", "slot"),
+    )
     return len(visits)
 
 
