@@ -307,6 +307,17 @@ async def _mark(session: AsyncSession, column: InstrumentedAttribute[int]) -> in
     return mark
 
 
+async def _move_mark(
+    session: AsyncSession, column: InstrumentedAttribute[int], mark: int, last: int
+) -> bool:
+    """Move the mark in `column` from `mark` to `last`, unless another worker moved it since it
+    was read: then the caller adds nothing (its row lock waited for the other's commit)."""
+    moved = await session.execute(
+        update(RollupState).where(RollupState.id == 1, column == mark).values({column.key: last})
+    )
+    return affected_rows(moved) == 1
+
+
 async def roll_up_sections_batch(
     session: AsyncSession, now: dt.datetime, limit: int = SECTION_BATCH
 ) -> int:
@@ -325,12 +336,7 @@ async def roll_up_sections_batch(
     if not counted:
         return 0
     last = counted[-1][0]
-    moved = await session.execute(
-        update(RollupState)
-        .where(RollupState.id == 1, RollupState.section_id == mark)
-        .values(section_id=last)
-    )
-    if affected_rows(moved) != 1:
+    if not await _move_mark(session, RollupState.section_id, mark, last):
         return 0
     used = await session.execute(
         documents_per_block([DocumentSection.id > mark, DocumentSection.id <= last])
@@ -405,12 +411,7 @@ async def roll_up_batch(session: AsyncSession, now: dt.datetime, limit: int = BA
     if not visits:
         return 0
     last = max(visits)
-    moved = await session.execute(
-        update(RollupState)
-        .where(RollupState.id == 1, RollupState.visit_id == mark)
-        .values(visit_id=last)
-    )
-    if affected_rows(moved) != 1:
+    if not await _move_mark(session, RollupState.visit_id, mark, last):
         return 0
     blocks, reach, sections = await _fold_sections(session, visits, mark, last)
     await _add_section_counts(session, sections)
