@@ -49,13 +49,18 @@ def database_url(data_dir: Path, env_url: str | None = None) -> str:
 
 
 def create_engine(url: str, **options: Any) -> AsyncEngine:
-    """An async engine; SQLite connections get WAL and enforced foreign keys on connect.
+    """An async engine; SQLite connections get WAL and enforced foreign keys on connect,
+    PostgreSQL's run without JIT compilation.
 
     WAL lets the viewer's heartbeats be written while reports read; SQLite leaves foreign keys
     off unless asked on every connection. The busy timeout makes concurrent writers wait for the
     lock rather than fail at once. Statement parameters stay out of error messages: they hold
     emails and tokens, and errors end up in logs.
     """
+    if make_url(url).get_backend_name() == "postgresql":
+        # No JIT: its compilation took 300 ms of a 100,000-block report whose plan merely
+        # looked costly (an index probe per block); no query here runs long enough to repay it.
+        options = {"connect_args": {"server_settings": {"jit": "off"}}, **options}
     engine = create_async_engine(url, **{"hide_parameters": True, **options})
     if engine.dialect.name == "sqlite":
         event.listen(engine.sync_engine, "connect", _sqlite_on_connect)

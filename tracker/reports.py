@@ -507,8 +507,6 @@ class _Tally:
     seen_dwell: Counter[int] = field(default_factory=Counter)
     # Sorted (dwell, sessions) histograms of rolled-up sessions, each as stored.
     rolled_dwell: list[list[list[int]]] = field(default_factory=list)
-    # The stored median of the only histogram, when there is nothing to merge it with.
-    rolled_median: int | None = None
 
 
 @dataclass(frozen=True)
@@ -536,6 +534,8 @@ async def block_engagement(
     """
     filters = filters or EngagementFilter()
     cut = await split(session, filters.since, filters.until)
+    if cut.unbounded and not profile_filters(filters):
+        return await _all_time_engagement(session, filters, cut)
     blocks = await _blocks(session, filters.library_id, None)
     figures = await _figures(session, filters, cut, _block_ids(filters.library_id, None), None)
     result = []
@@ -605,25 +605,15 @@ async def _blocks(
     session: AsyncSession, library_id: int | None, key: str | None
 ) -> list[tuple[int, str, int, str]]:
     """(id, key, library id, latest version's slot) of the blocks that have a version."""
-    latest = (
-        select(BlockVersion.block_id, func.max(BlockVersion.number).label("number"))
-        .group_by(BlockVersion.block_id)
-        .subquery()
-    )
     query = (
-        select(Block.id, Block.key, Block.library_id, BlockVersion.slot)
-        .join(latest, latest.c.block_id == Block.id)
-        .join(
-            BlockVersion,
-            and_(BlockVersion.block_id == Block.id, BlockVersion.number == latest.c.number),
-        )
+        select(Block.id, Block.key, Block.library_id, _latest_slot())
         .where(Block.id.in_(_block_ids(library_id, key)))
         .order_by(Block.key, Block.library_id)
     )
     # Through the connection (Core) rather than the ORM session: ten thousand plain rows come
     # back several times faster without the ORM's per-row loading.
     rows = await (await session.connection()).execute(query)
-    return [(block_id, key_, lib, slot) for block_id, key_, lib, slot in rows]
+    return [(block_id, key_, lib, slot) for block_id, key_, lib, slot in rows if slot is not None]
 
 
 async def _figures(
@@ -655,39 +645,22 @@ async def _figures(
     def profile_of(document_id: str) -> Mapping[str, Any]:
         return profiles.get(document_id, {})
 
-    totals = by is None and not wanted and cut.unbounded
-    if totals:
-        tallies = await _usage_totals(session, filters, cut, block_ids)
-    else:
-        documents: dict[_Group, set[str]] = defaultdict(set)
-        for usage in await _usages(session, filters, block_ids):
-            profile = profile_of(usage.document_id)
-            if profile_admitted(profile, wanted):
-                for group in groups(usage.block_id, usage.slot, profile):
-                    documents[group].add(usage.document_id)
-        tallies = await _usage_tallies(session, cut, block_ids, documents)
+    documents: dict[_Group, set[str]] = defaultdict(set)
+    for usage in await _usages(session, filters, block_ids):
+        profile = profile_of(usage.document_id)
+        if profile_admitted(profile, wanted):
+            for group in groups(usage.block_id, usage.slot, profile):
+                documents[group].add(usage.document_id)
+    tallies = await _usage_tallies(session, cut, block_ids, documents)
 
-    # A session may show the block in several sections of its document: fold them into one.
-    per_session: dict[tuple[_Group, int], tuple[bool, int, bool]] = {}
+    folded = _Folded()
     for row in await _session_rows(session, filters, cut, block_ids):
         profile = profile_of(row.usage.document_id)
-        if not profile_admitted(profile, wanted):
-            continue
-        for group in groups(row.usage.block_id, row.usage.slot, profile):
-            seen, dwell, read = per_session.get((group, row.visit_id), (False, 0, False))
-            per_session[group, row.visit_id] = (
-                seen or row.seen,
-                dwell + row.dwell_ms,
-                read or row.read,
-            )
-    for (group, _), (seen, dwell, read) in per_session.items():
-        _count(tallies[group], seen, read, dwell, 1)
-    if totals:
-        await _add_rolled_totals(session, filters, block_ids, tallies)
-        rolled_rows = []
-    else:
-        rolled_rows = await _rolled_rows(session, filters, cut, block_ids, needs_profiles)
-    for rolled in rolled_rows:
+        if profile_admitted(profile, wanted):
+            for group in groups(row.usage.block_id, row.usage.slot, profile):
+                folded.add(group, row)
+    folded.count_into(tallies)
+    for rolled in await _rolled_rows(session, filters, cut, block_ids, needs_profiles):
         if profile_admitted(rolled.profile, wanted):
             for group in groups(rolled.block_id, rolled.slot, rolled.profile):
                 _count(tallies[group], rolled.seen, rolled.read, rolled.dwell_ms, rolled.sessions)
@@ -720,38 +693,7 @@ async def _usage_tallies(
     return tallies
 
 
-async def _usage_totals(
-    session: AsyncSession, filters: EngagementFilter, cut: Split, block_ids: Select[int]
-) -> dict[_Group, _Tally]:
-    """Tallies of each block's documents and sessions of all time: the rolled-up counts plus
-    the sections and visits after the marks, so no report reads every document's sections."""
-    table = RollupBlockUsage
-    rolled = select(table.block_id, table.slot, table.documents, table.sessions).where(
-        table.block_id.in_(block_ids)
-    )
-    # `+ 0`: read the few sections and visits after the marks (by their keys), not every
-    # section of the blocks by the block index (SQLite chose the latter: 450 ms at 10k blocks).
-    wanted = (BlockVersion.block_id + 0).in_(block_ids)
-    recent_documents = documents_per_block([DocumentSection.id > cut.section_mark, wanted])
-    recent_sessions = sessions_per_block([*cut.raw(), wanted])
-    if filters.slot is not None:
-        rolled = rolled.where(table.slot == filters.slot)
-        recent_documents = recent_documents.where(DocumentSection.slot == filters.slot)
-        recent_sessions = recent_sessions.where(DocumentSection.slot == filters.slot)
-    tallies: dict[_Group, _Tally] = defaultdict(_Tally)
-    for block_id, _, documents, sessions in await session.execute(rolled):
-        tallies[block_id, None].documents += documents
-        tallies[block_id, None].sessions += sessions
-    for block_id, _, documents in await session.execute(recent_documents):
-        tallies[block_id, None].documents += documents
-    for block_id, _, sessions in await session.execute(recent_sessions):
-        tallies[block_id, None].sessions += sessions
-    return tallies
-
-
 def _tally_median(tally: _Tally) -> int:
-    if tally.rolled_median is not None:
-        return tally.rolled_median
     return merged_median([pairs(tally.seen_dwell), *tally.rolled_dwell])
 
 
@@ -763,39 +705,173 @@ def _count(tally: _Tally, seen: bool, read: bool, dwell_ms: int, sessions: int) 
         tally.read += sessions
 
 
-async def _add_rolled_totals(
+class _Folded:
+    """Per (group, session), the session's figures over the group's sections in it: a session
+    may show a block in several sections of its document, which count as one session that saw
+    it if it saw any, read it if it read any, for the sum of their dwell."""
+
+    def __init__(self) -> None:
+        self._sessions: dict[tuple[Any, int], tuple[bool, int, bool]] = {}
+
+    def add(self, group: Any, row: _SessionRow) -> None:
+        seen, dwell, read = self._sessions.get((group, row.visit_id), (False, 0, False))
+        self._sessions[group, row.visit_id] = (
+            seen or row.seen,
+            dwell + row.dwell_ms,
+            read or row.read,
+        )
+
+    def count_into(self, tallies: Mapping[Any, _Tally]) -> None:
+        for (group, _), (seen, dwell, read) in self._sessions.items():
+            _count(tallies[group], seen, read, dwell, 1)
+
+
+async def _all_time_engagement(
+    session: AsyncSession, filters: EngagementFilter, cut: Split
+) -> list[BlockEngagement]:
+    """`block_engagement` with no date range or facet: one row per block from the all-time
+    totals the roll-up keeps (`rollup_block_usage`, `rollup_block_totals`), read in one
+    statement, plus the few sections and visits after the marks. It never reads a document's
+    sections or a histogram except for blocks with recent sessions or several slots: at
+    100,000 blocks every other way missed half a second by far."""
+    block_ids = _block_ids(filters.library_id, None)
+    connection = await session.connection()
+    rows = (await connection.execute(_all_time_rows(filters))).all()
+    recent = await _recent_tallies(session, filters, cut, block_ids)
+    merged = await _histograms(session, filters, block_ids, recent)
+    result = []
+    for block_id, key, library_id, slot, documents, sessions, seen, read, median in rows:
+        if slot is None:
+            continue  # a block with no version
+        tally = recent.get(block_id)
+        if tally is not None:
+            documents += tally.documents
+            sessions += tally.sessions
+            seen += tally.seen
+            read += tally.read
+        if block_id in merged:
+            median = merged[block_id]
+        if not documents:
+            sessions = seen = read = median = 0  # as a block no document uses
+        result.append(
+            BlockEngagement(
+                block_id=key,
+                library_id=library_id,
+                slot=slot,
+                documents=documents,
+                sessions=sessions,
+                seen_rate=_rate(seen, sessions),
+                median_dwell_ms=median,
+                read_rate=_rate(read, sessions),
+            )
+        )
+    return result
+
+
+def _all_time_rows(filters: EngagementFilter) -> Select[Any]:
+    """(id, key, library id, latest slot, documents, sessions, seen, read, stored median) per
+    block, the figures summed over the block's slots (or only `filters.slot`'s)."""
+    usage_table, totals_table = RollupBlockUsage, RollupBlockTotal
+    usage = select(
+        usage_table.block_id,
+        func.sum(usage_table.documents).label("documents"),
+        func.sum(usage_table.sessions).label("sessions"),
+    ).group_by(usage_table.block_id)
+    totals = select(
+        totals_table.block_id,
+        func.sum(totals_table.seen).label("seen"),
+        func.sum(totals_table.read).label("read"),
+        func.max(totals_table.median_ms).label("median_ms"),  # used only when it is the one row
+    ).group_by(totals_table.block_id)
+    if filters.slot is not None:
+        usage = usage.where(usage_table.slot == filters.slot)
+        totals = totals.where(totals_table.slot == filters.slot)
+    used, rolled = usage.subquery(), totals.subquery()
+    query = (
+        select(
+            Block.id,
+            Block.key,
+            Block.library_id,
+            _latest_slot(),
+            func.coalesce(used.c.documents, 0),
+            func.coalesce(used.c.sessions, 0),
+            func.coalesce(rolled.c.seen, 0),
+            func.coalesce(rolled.c.read, 0),
+            func.coalesce(rolled.c.median_ms, 0),
+        )
+        .outerjoin(used, used.c.block_id == Block.id)
+        .outerjoin(rolled, rolled.c.block_id == Block.id)
+        .order_by(Block.key, Block.library_id)
+    )
+    if filters.library_id is not None:
+        query = query.where(Block.library_id == filters.library_id)
+    return query
+
+
+async def _recent_tallies(
+    session: AsyncSession, filters: EngagementFilter, cut: Split, block_ids: Select[int]
+) -> dict[int, _Tally]:
+    """Per block row id, what the all-time totals do not hold yet: the documents of the
+    sections after the mark, and the sessions after the mark with their figures."""
+    # `+ 0`: read the few sections and visits after the marks (by their keys), not every
+    # section of the blocks by the block index (SQLite chose the latter: 450 ms at 10k blocks).
+    wanted = (BlockVersion.block_id + 0).in_(block_ids)
+    documents = documents_per_block([DocumentSection.id > cut.section_mark, wanted])
+    sessions = sessions_per_block([*cut.raw(), wanted])
+    if filters.slot is not None:
+        documents = documents.where(DocumentSection.slot == filters.slot)
+        sessions = sessions.where(DocumentSection.slot == filters.slot)
+    tallies: dict[int, _Tally] = defaultdict(_Tally)
+    for block_id, _, count in await session.execute(documents):
+        tallies[block_id].documents += count
+    for block_id, _, count in await session.execute(sessions):
+        tallies[block_id].sessions += count
+    folded = _Folded()
+    for row in await _session_rows(session, filters, cut, block_ids):
+        folded.add(row.usage.block_id, row)
+    folded.count_into(tallies)
+    return tallies
+
+
+async def _histograms(
     session: AsyncSession,
     filters: EngagementFilter,
     block_ids: Select[int],
-    tallies: dict[_Group, _Tally],
-) -> None:
-    """Add every rolled-up session of each block to its (block, None) tally, from the all-time
-    totals: a row per block and slot. A block with one row and no recent session takes the
-    row's stored median; only the others' dwell histograms are read and merged (decoding every
-    block's histogram was most of the leaderboard's time)."""
+    recent: Mapping[int, _Tally],
+) -> dict[int, int]:
+    """The median dwell of the blocks whose stored median is not theirs alone: blocks with
+    recent sessions that saw them, and blocks rolled up under several slots (without a slot
+    filter): their histograms merged with the recent dwells."""
     table = RollupBlockTotal
-    query = select(table.block_id, table.seen, table.read, table.median_ms).where(
-        table.block_id.in_(block_ids)
+    slot = [table.slot == filters.slot] if filters.slot is not None else []
+    several = (
+        select(table.block_id)
+        .where(table.block_id.in_(block_ids), *slot)
+        .group_by(table.block_id)
+        .having(func.count() > 1)
     )
-    if filters.slot is not None:
-        query = query.where(table.slot == filters.slot)
-    rows = (await session.execute(query)).all()
-    slots = Counter(block_id for block_id, *_ in rows)
-    merged: set[int] = set()
-    for block_id, seen, read, median_ms in rows:
-        tally = tallies[block_id, None]
-        tally.seen += seen
-        tally.read += read
-        if slots[block_id] == 1 and not tally.seen_dwell:
-            tally.rolled_median = median_ms
-        else:
-            merged.add(block_id)
-    if merged:
-        histograms = select(table.block_id, table.dwell).where(table.block_id.in_(merged))
-        if filters.slot is not None:
-            histograms = histograms.where(table.slot == filters.slot)
+    merging = {block_id for block_id, tally in recent.items() if tally.seen}
+    merging |= set(await session.scalars(several))
+    sources: dict[int, list[list[list[int]]]] = {
+        b: [pairs(recent[b].seen_dwell)] for b in merging if b in recent
+    }
+    if merging:
+        histograms = select(table.block_id, table.dwell).where(table.block_id.in_(merging), *slot)
         for block_id, dwell in await session.execute(histograms):
-            tallies[block_id, None].rolled_dwell.append(dwell)
+            sources.setdefault(block_id, []).append(dwell)
+    return {block_id: merged_median(dwells) for block_id, dwells in sources.items()}
+
+
+def _latest_slot() -> Any:
+    """The slot of the block's latest version, as a column of a query over `Block` (None for a
+    block with no version); read from an index, not from the versions' rows."""
+    return (
+        select(BlockVersion.slot)
+        .where(BlockVersion.block_id == Block.id)
+        .order_by(BlockVersion.number.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
 
 
 @dataclass(frozen=True)

@@ -130,6 +130,13 @@ async def test_sqlite_runs_in_wal_mode(tmp_path: Path) -> None:
 
 
 @pytest.mark.asyncio
+@pytest.mark.postgres
+async def test_postgresql_connections_run_without_jit(request: pytest.FixtureRequest) -> None:
+    server: str = request.getfixturevalue("postgres_server")
+    assert await _scalar(f"{server}/postgres", "SHOW jit") == "off"
+
+
+@pytest.mark.asyncio
 async def test_timestamps_come_back_as_aware_utc(session) -> None:
     paris = dt.timezone(dt.timedelta(hours=1))
     key = ApiKey(
