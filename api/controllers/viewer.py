@@ -148,7 +148,11 @@ class ViewerController(Controller):
         html = page.decode("utf-8").replace(VIEWER_SLOT, _downloads(link, token), 1)
         return Response(html, media_type="text/html; charset=utf-8", headers=VIEWER_HEADERS)
 
-    @get("/{name:str}", summary="The original deck or proposal, when the link allows downloads")
+    @get(
+        "/{name:str}",
+        summary="The original deck or proposal, when the link allows downloads",
+        raises=[PermissionDeniedException, GoneException],
+    )
     async def download(
         self,
         token: FromPath[str],
@@ -169,7 +173,11 @@ class ViewerController(Controller):
             raise NotFoundException("no such file")
         return attachment(content, name, media_type)
 
-    @post("/visits", summary="The viewer script reports in: one visit per page load")
+    @post(
+        "/visits",
+        summary="The viewer script reports in: one visit per page load",
+        raises=[PermissionDeniedException, GoneException],
+    )
     async def visit(
         self,
         token: FromPath[str],
@@ -200,7 +208,12 @@ class ViewerController(Controller):
         }
         return Response(body, status_code=201, headers={"Cache-Control": "no-store"})
 
-    @post("/events", status_code=204, summary="A heartbeat: per-section time since the last one")
+    @post(
+        "/events",
+        status_code=204,
+        summary="A heartbeat: per-section time since the last one",
+        raises=[PermissionDeniedException, GoneException, ServiceUnavailableException],
+    )
     async def events(
         self, token: FromPath[str], data: JSONBody[HeartbeatBody], runtime: NamedDependency[Runtime]
     ) -> None:
@@ -231,6 +244,7 @@ class ViewerController(Controller):
             }
         )
         | _OPEN_ANYWAY,
+        raises=[GoneException],
     )
     async def send_code(
         self,
@@ -279,6 +293,7 @@ class ViewerController(Controller):
             }
         )
         | _OPEN_ANYWAY,
+        raises=[GoneException],
     )
     async def unlock(
         self,

@@ -1,20 +1,22 @@
 """Checks on an Office file's zip package, made before any Office library opens it.
 
 A .pptx or .docx is a zip archive, and an uploaded one may be hostile: a few kilobytes that
-inflate to gigabytes (a zip bomb), or member names that climb out of a folder (`../`). Only
-the archive's directory is read here, nothing is inflated. The sizes it declares are what
-Python's zip reader will at most produce, so checking them bounds what parsing can use.
-(XML entity expansion, the other classic bomb, is off in python-pptx's and python-docx's
-parsers.)
+inflate to gigabytes (a zip bomb), member names that climb out of a folder (`../`), or
+symbolic links. The archive's directory is checked first, with nothing inflated: the sizes it
+declares are what Python's zip reader will at most produce, so checking them bounds what
+parsing can use. Only then is the start of each member read, for the other classic bomb, an
+XML DTD (engine.importer.doctype). Nested archives and pictures are never opened.
 """
 
 from __future__ import annotations
 
 import re
+import stat
 import zipfile
 from pathlib import Path, PurePosixPath
 
 from engine.errors import InputError, Problem
+from engine.importer.doctype import doctype_problems
 
 MAX_TOTAL_BYTES = 200 * 1024 * 1024
 MAX_RATIO = 100
@@ -23,6 +25,7 @@ MAX_RATIO = 100
 RATIO_FROM_BYTES = 1024 * 1024
 MAX_MEMBERS = 10_000
 _ZIP_MAGIC = b"PK\x03\x04"
+_UNIX = 3  # the "version made by" host whose external attributes hold st_mode
 _DRIVE = re.compile(r"^[A-Za-z]:")
 
 
@@ -38,7 +41,7 @@ def check_package(path: Path, kind: str) -> None:
         if magic != _ZIP_MAGIC:
             raise InputError([Problem(where, "file", f"is not a {kind} (not a zip package)")])
         with zipfile.ZipFile(path) as archive:
-            members = archive.infolist()
+            problems = member_problems(archive.infolist()) or doctype_problems(archive)
     except FileNotFoundError:
         raise InputError([Problem(where, "file", "does not exist")]) from None
     except IsADirectoryError:
@@ -47,7 +50,6 @@ def check_package(path: Path, kind: str) -> None:
         raise InputError([Problem(where, "file", f"cannot be read: {exc.strerror}")]) from None
     except zipfile.BadZipFile as exc:
         raise InputError([Problem(where, "file", f"is not a {kind} ({exc})")]) from None
-    problems = member_problems(members)
     if problems:
         raise InputError([Problem(where, "file", p) for p in problems])
 
@@ -64,6 +66,8 @@ def member_problems(members: list[zipfile.ZipInfo]) -> list[str]:
     for member in members:
         if _escapes(member.filename):
             problems.append(f"holds a file named {member.filename!r} outside its own folder")
+        elif _is_link(member):
+            problems.append(f"holds {member.filename!r}, a symbolic link; Office files hold none")
         elif _inflates(member):
             problems.append(
                 f"holds {member.filename!r}, compressed more than {MAX_RATIO}:1 (a zip bomb?)"
@@ -74,6 +78,11 @@ def member_problems(members: list[zipfile.ZipInfo]) -> list[str]:
 def _escapes(name: str) -> bool:
     path = name.replace("\\", "/")
     return path.startswith("/") or bool(_DRIVE.match(path)) or ".." in PurePosixPath(path).parts
+
+
+def _is_link(member: zipfile.ZipInfo) -> bool:
+    """Unix zip tools keep a link as a member holding the target's path, mode bits saying so."""
+    return member.create_system == _UNIX and stat.S_ISLNK(member.external_attr >> 16)
 
 
 def _inflates(member: zipfile.ZipInfo) -> bool:
