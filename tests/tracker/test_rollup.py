@@ -19,6 +19,8 @@ from tests.tracker import test_funnel, test_reports
 from tracker.database import alembic_config
 from tracker.funnel import slot_funnel
 from tracker.models import (
+    Block,
+    BlockVersion,
     Document,
     DocumentSection,
     RollupBlockDwell,
@@ -218,6 +220,34 @@ async def test_a_new_visit_counts_before_it_is_rolled_up(session) -> None:
     }
     # Counts are exact; the new dwell is rounded to 12,000 ms but is not a middle value here.
     assert after == before
+
+
+@pytest.mark.asyncio
+async def test_the_all_time_report_sees_a_new_block_version(session) -> None:
+    world = await test_reports.build(session)
+    await made_at(session, MARCH)
+    await roll_up(session, NOW)
+    before = await block_engagement(session, EngagementFilter(world.library))
+    await session.commit()
+    fuel = await session.scalar(select(Block.id).where(Block.key == "val-fuel"))
+    session.add(
+        BlockVersion(
+            block_id=fuel,
+            number=3,
+            content_hash="3" * 64,
+            slot="capabilities",
+            title="val-fuel v3",
+            body="Body.",
+            status="approved",
+            tags={},
+            source="blocks/val-fuel.md",
+        )
+    )
+    await session.commit()
+    after = await block_engagement(session, EngagementFilter(world.library))
+    await session.commit()
+    changed = [(b.block_id, a.slot, b.slot) for a, b in zip(before, after, strict=True) if a != b]
+    assert changed == [("val-fuel", "proof", "capabilities")]
 
 
 async def section_ids_of(session: AsyncSession, link_id: int) -> list[int]:
