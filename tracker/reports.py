@@ -18,7 +18,10 @@ over the whole UTC months inside the date range, and the rest (the range's parti
 visits not rolled up yet) from the raw rows, so the figures are the same either way except that
 a rolled-up dwell is rounded down to two significant digits before the median is taken. A block
 used in two slots of one document is folded per slot in the roll-ups, so a session that saw it
-under both counts once per slot there. The link and document reports read the raw rows: they
+under both counts once per slot there. With no date range and no facet (the leaderboard as it
+opens, the engagement API without parameters) the report reads one row per block from the
+all-time totals, keeps that base until a roll-up or an import changes it, and adds the sections
+and visits after the marks on every ask. The link and document reports read the raw rows: they
 cover one document.
 
 Prospect facets (industry, persona, stage) are matched and grouped the way selection reads a
