@@ -2,8 +2,9 @@
 
 The page is sent to prospects, so it must be safe to open and must not phone home: every
 text is escaped by the template (autoescape), only http, https and mailto links survive,
-and images are embedded as data: URIs, and only real PNG, JPEG, GIF or WebP files from inside
-the library's own assets folder. The stylesheet is inlined, so the page requests nothing.
+and images are embedded as data: URIs, and only the pictures the deck and the proposal would
+take (`safety.resolve_picture`), WebP included. The stylesheet is inlined, so the page
+requests nothing.
 """
 
 from __future__ import annotations
@@ -14,12 +15,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from urllib.parse import unquote, urlsplit
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
 from engine.assemble.document import AssembledDocument, AssembledSection
-from engine.assemble.safety import safe_href
+from engine.assemble.safety import WEB_FORMATS, resolve_picture, safe_href
 from engine.markdown import (
     Heading,
     Image,
@@ -32,14 +32,8 @@ from engine.markdown import (
     Table,
 )
 
+# Base64 makes a picture a third larger, and the stored page carries it on every visit.
 MAX_IMAGE_BYTES = 5 * 1024 * 1024
-# Decided by the file's first bytes, not its name: a renamed SVG or HTML file is not an image.
-_IMAGE_SIGNATURES = (
-    (b"\x89PNG\r\n\x1a\n", "image/png"),
-    (b"\xff\xd8\xff", "image/jpeg"),
-    (b"GIF87a", "image/gif"),
-    (b"GIF89a", "image/gif"),
-)
 
 
 @dataclass(frozen=True)
@@ -163,41 +157,16 @@ def _table(table: Table) -> Table:
 
 
 def _image_uri(image: Image, assets: Path | None) -> str | None:
-    """A data: URI for an image inside the assets folder, or None: then nothing is shown."""
-    path = _asset_path(image.src, assets)
-    if path is None:
+    """A data: URI for a picture the deck and the proposal would embed too (size and format
+    decided from its header before a byte more is read), or None: then nothing is shown."""
+    picture = resolve_picture(assets, image.src, WEB_FORMATS)
+    if picture is None:
         return None
     try:
-        with path.open("rb") as file:
+        with picture.path.open("rb") as file:
             content = file.read(MAX_IMAGE_BYTES + 1)
     except OSError:
         return None
     if len(content) > MAX_IMAGE_BYTES:
         return None
-    kind = next((t for magic, t in _IMAGE_SIGNATURES if content.startswith(magic)), None)
-    if kind is None and content[:4] == b"RIFF" and content[8:12] == b"WEBP":
-        kind = "image/webp"
-    if kind is None:
-        return None
-    return f"data:{kind};base64,{base64.b64encode(content).decode('ascii')}"
-
-
-def _asset_path(src: str, assets: Path | None) -> Path | None:
-    """The file `src` names, relative to the assets folder and resolved (symbolic links
-    included) to a file still inside it; never a URL, an absolute path or a way out."""
-    if assets is None or not src:
-        return None
-    parts = urlsplit(src)
-    if parts.scheme or parts.netloc or parts.query or parts.fragment:
-        return None
-    relative = unquote(parts.path)  # the Markdown parser percent-encodes link targets
-    if not relative or relative.startswith(("/", "\\")) or "\\" in relative or "\0" in relative:
-        return None
-    root = assets.resolve()
-    try:
-        path = (root / relative).resolve()
-    except (OSError, RuntimeError):  # a symbolic link loop
-        return None
-    if not path.is_relative_to(root) or not path.is_file():
-        return None
-    return path
+    return f"data:image/{picture.format};base64,{base64.b64encode(content).decode('ascii')}"

@@ -2,7 +2,8 @@
 
 Block text is written by marketing and filled with prospect data, so renderers treat it as
 untrusted: it is only ever text, a link only points at the web or a mailbox, and a picture
-is embedded only when it is a real image file inside the library's own `assets/` folder.
+is embedded only when it is a real image file of a sensible size inside the library's own
+`assets/` folder. The deck, the proposal and the web page all ask `resolve_picture`.
 """
 
 from __future__ import annotations
@@ -19,9 +20,15 @@ from PIL import UnidentifiedImageError
 # a block would otherwise fail a whole deck.
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 _LINK_SCHEMES = frozenset({"http", "https", "mailto"})
-# Pillow's format names for the pictures every Office version and LibreOffice show alike.
-_IMAGE_FORMATS = {"PNG": "png", "JPEG": "jpeg", "GIF": "gif"}
-_IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".gif"})
+# Pillow's format names, and ours (also the MIME subtype), for the pictures we embed.
+_IMAGE_FORMATS = {"PNG": "png", "JPEG": "jpeg", "GIF": "gif", "WEBP": "webp"}
+_IMAGE_SUFFIXES = {".png": "png", ".jpg": "jpeg", ".jpeg": "jpeg", ".gif": "gif", ".webp": "webp"}
+# The pictures every Office version and LibreOffice show alike.
+OFFICE_FORMATS = frozenset({"png", "jpeg", "gif"})
+# Every browser shows WebP too.
+WEB_FORMATS = OFFICE_FORMATS | {"webp"}
+# The largest picture embedded (width x height); `resolve_picture` says why this number.
+MAX_PICTURE_PIXELS = 50_000_000
 
 
 @dataclass(frozen=True)
@@ -29,7 +36,7 @@ class Picture:
     """An image file that passed every check, with its pixel size for scaling to fit."""
 
     path: Path
-    format: str  # png, jpeg or gif
+    format: str  # png, jpeg, gif or (web pages only) webp
     width_px: int
     height_px: int
 
@@ -60,23 +67,37 @@ def safe_href(href: str | None) -> str | None:
     return target
 
 
-def resolve_picture(assets: Path | None, src: str) -> Picture | None:
+def resolve_picture(
+    assets: Path | None, src: str, formats: frozenset[str] = OFFICE_FORMATS
+) -> Picture | None:
     """The picture `src` names inside `assets`, or None when it may not or cannot be embedded.
 
     Refused: URLs and any scheme, absolute paths, anything that resolves (symlinks followed)
-    outside the assets folder, suffixes other than png/jpg/jpeg/gif, and files whose content
-    is not really such an image.
+    outside the assets folder, suffixes and contents other than `formats`, and pictures over
+    MAX_PICTURE_PIXELS. Only the header is read, so a picture is refused before anyone decodes
+    it: a header may claim any size in a few bytes, and whoever opens the deck, the proposal or
+    the web page decodes about 4 bytes a pixel. Pillow only warns below 179 million pixels
+    (over 700 MB decoded), so the cap is ours: a 4K screen is 8.3 million pixels and an A4 page
+    at 300 dpi 8.7 million, so no slide or page needs more than a few; 50 million (200 MB
+    decoded) still takes a 45-megapixel camera's photo as it comes.
     """
     path = _inside(assets, src)
-    if path is None or path.suffix.lower() not in _IMAGE_SUFFIXES:
+    if path is None or _IMAGE_SUFFIXES.get(path.suffix.lower()) not in formats:
         return None
     try:
         with PILImage.open(path) as image:
             kind = _IMAGE_FORMATS.get(image.format or "")
             size = image.size
-    except (OSError, UnidentifiedImageError, PILImage.DecompressionBombError):
+    # Pillow raises past 179 million pixels and warns past 89 million; the warning is only an
+    # exception where warnings are errors (as in our tests), and otherwise the cap below holds.
+    except (
+        OSError,
+        UnidentifiedImageError,
+        PILImage.DecompressionBombError,
+        PILImage.DecompressionBombWarning,
+    ):
         return None
-    if kind is None or min(size) <= 0:
+    if kind not in formats or min(size) <= 0 or size[0] * size[1] > MAX_PICTURE_PIXELS:
         return None
     return Picture(path, kind, size[0], size[1])
 

@@ -10,8 +10,12 @@ show that a refused import leaves the library's `blocks/` folder as it was.
 
 from __future__ import annotations
 
+import base64
+import datetime as dt
 import io
+import re
 import struct
+import warnings
 import zipfile
 import zlib
 from collections.abc import Callable
@@ -23,10 +27,14 @@ import pytest
 from docx import Document
 from PIL import Image
 from pptx import Presentation
+from pptx.enum.shapes import MSO_SHAPE_TYPE
 from pptx.util import Inches
 
-from engine import InputError, Library, load_library
-from engine.assemble.safety import resolve_picture
+from engine import InputError, Library, Section, Selection, load_library, parse_prospect
+from engine.assemble import AssembledDocument, Rep, assemble, render_html
+from engine.assemble.docx import render_proposal
+from engine.assemble.pptx import render_deck
+from engine.assemble.safety import MAX_PICTURE_PIXELS, resolve_picture
 from engine.importer import import_file
 from engine.importer.archive import MAX_MEMBERS, member_problems
 from tests.cli_runner import pitchmap
@@ -290,15 +298,68 @@ def test_a_picture_of_enormous_size_is_never_decoded_and_the_text_still_imports(
     assert draft.title == "Why now" and MARKER in draft.body
 
 
-@pytest.mark.parametrize("bomb", ["claimed", "compressible"])
-def test_a_library_picture_of_enormous_size_is_not_embedded_in_decks_or_proposals(
-    tmp_path: Path, pixel_bombs: dict[str, bytes], bomb: str
+@pytest.fixture(scope="module")
+def oversized() -> dict[str, bytes]:
+    """Pictures Pillow still opens: one claiming 12000 x 12000 pixels, over the 89 million
+    where Pillow starts to warn, and one really holding 9000 x 9000 (81 million) in 12 kB,
+    which Pillow takes without a word. Both are over MAX_PICTURE_PIXELS."""
+    return {"warned": png(12_000, 12_000), "silent": png(9_000, 9_000, rows=9_000)}
+
+
+def pictured(folder: Path, huge: bytes) -> AssembledDocument:
+    """A library block with text, an enormous picture and a small one, assembled."""
+    body = f"{MARKER}.\n\n![enormous](huge.png)\n\n![small](small.png)\n"
+    root = write_library(folder, [{"id": "v-pictured", "slot": "value", "body": body}])
+    (root / "assets").mkdir()
+    (root / "assets" / "huge.png").write_bytes(huge)
+    (root / "assets" / "small.png").write_bytes(SMALL_PNG)
+    selection = Selection("p-northwind", (Section("value", "v-pictured", 0.5, "test"),), (), ())
+    prospect = parse_prospect({"id": "p-northwind", "company": "Northwind Bank"})
+    rep = Rep("Sam Rivera", "sam@vendor.example")
+    return assemble(load_library(root), selection, prospect, dt.date(2026, 11, 25), rep)
+
+
+@pytest.mark.parametrize("size", ["claimed", "compressible", "warned", "silent"])
+def test_a_library_picture_of_enormous_size_is_not_embedded_in_decks_proposals_or_pages(
+    tmp_path: Path, pixel_bombs: dict[str, bytes], oversized: dict[str, bytes], size: str
 ) -> None:
-    """The renderers read only the picture's header, and refuse this one there."""
-    assets = tmp_path / "assets"
-    assets.mkdir()
-    (assets / "huge.png").write_bytes(pixel_bombs[bomb])
-    assert resolve_picture(assets, "huge.png") is None
+    """The three renderers read only the picture's header and refuse it there; the text and
+    the small picture beside it are embedded as usual. Pillow's warning is ignored here as
+    it is in production, where it does not stop anything: our own cap does."""
+    doc = pictured(tmp_path / "library", {**pixel_bombs, **oversized}[size])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        slides = Presentation(io.BytesIO(render_deck(doc))).slides
+        word = Document(io.BytesIO(render_proposal(doc)))
+        page = render_html(doc)
+    shapes = [shape for slide in slides for shape in slide.shapes]
+    assert [s.image.blob for s in shapes if s.shape_type == MSO_SHAPE_TYPE.PICTURE] == [SMALL_PNG]
+    assert any(s.has_text_frame and MARKER in s.text_frame.text for s in shapes)
+    images = [
+        p.blob for p in word.part.package.iter_parts() if p.partname.startswith("/word/media")
+    ]
+    assert images == [SMALL_PNG]
+    assert any(MARKER in p.text for p in word.paragraphs)
+    data_uris = re.findall(r'<img src="(data:[^"]*)" alt="([^"]*)"', page)
+    assert data_uris == [(f"data:image/png;base64,{base64.b64encode(SMALL_PNG).decode()}", "small")]
+    assert MARKER in page and "enormous" not in page
+
+
+def test_pillows_warning_refuses_the_picture_where_warnings_are_errors(
+    tmp_path: Path, oversized: dict[str, bytes]
+) -> None:
+    """As in these tests (pyproject.toml): the warning is raised, and taken as a refusal."""
+    (tmp_path / "huge.png").write_bytes(oversized["warned"])
+    assert resolve_picture(tmp_path, "huge.png") is None
+
+
+@pytest.mark.parametrize(("extra_rows", "taken"), [(0, True), (1, False)])
+def test_the_pixel_cap_takes_a_picture_up_to_it_and_not_a_row_more(
+    tmp_path: Path, extra_rows: int, taken: bool
+) -> None:
+    height = MAX_PICTURE_PIXELS // 10_000 + extra_rows
+    (tmp_path / "edge.png").write_bytes(png(10_000, height))
+    assert (resolve_picture(tmp_path, "edge.png") is not None) is taken
 
 
 # --- archives ------------------------------------------------------------------------------

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import io
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
 import pytest
+from PIL import Image as PILImage
 
 from engine import Section, Selection, load_library, parse_prospect
 from engine.assemble import AssembledDocument, Rep, assemble, render_html
@@ -17,7 +19,16 @@ from engine.assemble.html import MAX_IMAGE_BYTES
 from tests.factories import write_library
 
 AS_OF = dt.date(2026, 11, 24)
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
+
+
+def picture(kind: str) -> bytes:
+    """A real 4 x 2 picture, as the renderers read it with Pillow."""
+    data = io.BytesIO()
+    PILImage.new("RGB", (4, 2), "teal").save(data, format=kind)
+    return data.getvalue()
+
+
+PNG = picture("PNG")
 PROSPECT = {
     "id": "p-northwind",
     "company": "Northwind Bank",
@@ -190,17 +201,18 @@ def test_an_image_that_is_not_a_real_picture_inside_assets_is_dropped_without_a_
 
 
 @pytest.mark.parametrize(
-    ("signature", "kind"),
+    ("name", "content", "kind"),
     [
-        (b"\xff\xd8\xff\xe0", "image/jpeg"),
-        (b"GIF89a", "image/gif"),
-        (b"RIFF\x00\x00\x00\x00WEBPVP8 ", "image/webp"),
+        ("pic.jpg", "JPEG", "image/jpeg"),
+        ("pic.gif", "GIF", "image/gif"),
+        ("pic.webp", "WEBP", "image/webp"),
+        ("misnamed.png", "JPEG", "image/jpeg"),
     ],
 )
-def test_jpeg_gif_and_webp_are_embedded_by_their_content(
-    tmp_path: Path, signature: bytes, kind: str
+def test_jpeg_gif_and_webp_are_embedded_with_the_type_of_their_content(
+    tmp_path: Path, name: str, content: str, kind: str
 ) -> None:
-    html = page(tmp_path, "![pic](pic.bin)\n", {"pic.bin": signature + b"\x00" * 16})
+    html = page(tmp_path, f"![pic]({name})\n", {name: picture(content)})
     (image,) = Page(html).attrs("img")
     assert str(image["src"]).startswith(f"data:{kind};base64,")
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from PIL import Image as PILImage
 
-from engine.assemble.safety import resolve_picture, safe_href, xml_text
+from engine.assemble.safety import WEB_FORMATS, resolve_picture, safe_href, xml_text
 
 
 @pytest.fixture
@@ -52,6 +52,15 @@ def test_a_real_picture_inside_assets_resolves_with_its_size(assets: Path) -> No
 )
 def test_anything_else_is_refused(assets: Path, src: str) -> None:
     assert resolve_picture(assets, src) is None
+
+
+def test_webp_is_taken_for_web_pages_but_not_for_office_files(assets: Path) -> None:
+    PILImage.new("RGB", (40, 20)).save(assets / "photo.webp", format="WEBP")
+    (assets / "webp-named.png").write_bytes((assets / "photo.webp").read_bytes())
+    assert resolve_picture(assets, "photo.webp") is None
+    assert resolve_picture(assets, "webp-named.png") is None
+    picture = resolve_picture(assets, "photo.webp", WEB_FORMATS)
+    assert picture is not None and picture.format == "webp"
 
 
 def test_no_assets_folder_means_no_pictures() -> None:
