@@ -19,6 +19,7 @@ from api.auth import Action, permit, permit_owner
 from api.building import build_document
 from api.engagement import engagement, requested
 from api.errors import NoLibraryError
+from api.openapi_media import also_sent
 from api.runtime import Runtime
 from engine import Selector, parse_prospect
 from engine.assemble import Rep
@@ -39,7 +40,7 @@ DOWNLOADS = {
         "docx",
         "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
     ),
-    "index.html": ("html", "text/html; charset=utf-8"),
+    "index.html": ("html", "text/html"),  # Litestar adds the charset
 }
 
 
@@ -171,7 +172,13 @@ class DocumentController(Controller):
     @get(
         "/{document_id:str}/{name:str}",
         summary="A document's file: deck.pptx, proposal.docx or index.html",
-        media_type="application/octet-stream",
+        media_type=DOWNLOADS["deck.pptx"][1],
+        operation_class=also_sent(
+            200,
+            "The deck, the proposal or the web page, as a file",
+            DOWNLOADS["proposal.docx"][1],
+            DOWNLOADS["index.html"][1],
+        ),
     )
     async def download(
         self,

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from dataclasses import dataclass
 from typing import Annotated, Any
 
 import msgspec
@@ -23,7 +22,6 @@ from litestar.exceptions import (
     PermissionDeniedException,
 )
 from litestar.openapi import ResponseSpec
-from litestar.openapi.spec import OpenAPIMediaType, OpenAPIResponse, OpenAPIType, Operation, Schema
 from litestar.params import FromPath, JSONBody, URLEncodedBody
 from litestar.response import Redirect
 from sqlalchemy.exc import DBAPIError
@@ -32,6 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from api.clients import client_address
 from api.controllers.documents import DOWNLOADS, attachment
 from api.fields import MAX_ID, is_email
+from api.openapi_media import also_sent
 from api.pages import render
 from api.runtime import Runtime
 from engine.assemble.html import VIEWER_SLOT
@@ -119,24 +118,6 @@ def _pages(described: dict[int, str]) -> dict[int, ResponseSpec]:
 _OPEN_ANYWAY = {302: ResponseSpec(None, description="To the document")}
 
 
-def _also_sent(status: int, description: str, *media_types: str) -> type[Operation]:
-    """An operation whose `status` answer also comes as each of `media_types` (text or bytes),
-    besides the one Litestar declares, described as `description`: a ResponseSpec holds one
-    media type, and the schema must name every content type a client can receive."""
-
-    @dataclass
-    class AlsoSent(Operation):
-        def __post_init__(self) -> None:
-            response = (self.responses or {})[str(status)]
-            assert isinstance(response, OpenAPIResponse)
-            text = Schema(type=OpenAPIType.STRING)
-            extra = {media_type: OpenAPIMediaType(schema=text) for media_type in media_types}
-            response.content = (response.content or {}) | extra
-            response.description = description
-
-    return AlsoSent
-
-
 class ViewerController(Controller):
     path = "/d/{token:str}"
     tags = ("viewer",)
@@ -172,7 +153,7 @@ class ViewerController(Controller):
         "/{name:str}",
         summary="The original deck or proposal, when the link allows downloads",
         media_type=DOWNLOADS["deck.pptx"][1],
-        operation_class=_also_sent(
+        operation_class=also_sent(
             200, "The deck or the proposal, as a file", DOWNLOADS["proposal.docx"][1]
         ),
         raises=[PermissionDeniedException, GoneException],
@@ -267,7 +248,7 @@ class ViewerController(Controller):
             }
         )
         | _OPEN_ANYWAY,
-        operation_class=_also_sent(
+        operation_class=also_sent(
             400,
             "The gate again: not an email address; or, as JSON, a malformed request",
             MediaType.HTML,

@@ -1,6 +1,7 @@
 """The prospect's side answers as the OpenAPI schema says in the states the fuzzer rarely
 reaches (tests/api/test_schema_fuzz.py makes up tokens, so it mostly meets 404s): every
-`/d/{token}` operation given a revoked link's token, a deck and a proposal downloaded, and
+`/d/{token}` operation given a revoked link's token, a deck and a proposal downloaded (from a
+share link and, with the web page, from the API), and
 the email gate's 400 both as its page and as Litestar's JSON. Each request is a schemathesis
 case sent through the running app's own client (its ingestor must be running for heartbeats),
 and each answer goes through schemathesis' conformance checks: status code, content type and
@@ -50,6 +51,8 @@ class Viewer:
     heartbeat: dict[str, Any]  # valid for the revoked link, had it not been revoked
     downloadable: str
     gated: str
+    document: str
+    admin: dict[str, str]  # the API key's headers
 
 
 def share(client: TestClient[Any], document: str, auth: dict[str, str], **options: bool) -> str:
@@ -87,12 +90,14 @@ def viewer(
             {"visit": visit["visit"], "secret": visit["secret"], "seq": 1, "dwell": {"0": 500}},
             share(client, document, auth, allow_download=True),
             share(client, document, auth, require_email=True),
+            document,
+            auth,
         )
 
 
-def operations(schema: BaseSchema) -> dict[str, APIOperation]:
+def operations(schema: BaseSchema, prefix: str = "/d/") -> dict[str, APIOperation]:
     found = (result.ok() for result in schema.get_all_operations())
-    return {op.label: op for op in found if op.path.startswith("/d/")}
+    return {op.label: op for op in found if op.path.startswith(prefix)}
 
 
 def answer(
@@ -138,6 +143,20 @@ def test_a_download_comes_as_the_office_file_type_the_schema_declares(
     response = answer(viewer, case)
     assert response.status_code == 200
     assert response.headers["content-type"] == DOWNLOADS[name][1]
+
+
+@pytest.mark.parametrize("name", list(DOWNLOADS))
+def test_a_document_file_from_the_api_comes_as_a_type_the_schema_declares(
+    viewer: Viewer, name: str
+) -> None:
+    download = operations(viewer.schema, "/api/documents/")[
+        "GET /api/documents/{document_id}/{name}"
+    ]
+    case = download.Case(path_parameters={"document_id": viewer.document, "name": name})
+    response = answer(viewer, case, viewer.admin)
+    assert response.status_code == 200
+    declared = DOWNLOADS[name][1]
+    assert response.headers["content-type"] in (declared, f"{declared}; charset=utf-8")
 
 
 @pytest.mark.parametrize(
