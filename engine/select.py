@@ -7,7 +7,9 @@ A block's score adds three things, each bounded so no single one decides alone:
 - facet fit: a bonus for each facet that names the prospect's value, a larger penalty for
   each facet aimed only at other values; a facet the block leaves empty is neutral; a facet
   the block names but the prospect's profile leaves unstated counts its expected fit, as if
-  the prospect held any of the library's values for it equally likely;
+  the prospect held any of the library's values for it equally likely. A block written
+  against the prospect's own competitor earns a larger bonus: "why switch from the tool you
+  have" is the first question such a prospect asks, and no other targeting is as specific;
 - coherence: later slots lean towards blocks that support what earlier slots already said,
   so proof backs the value claimed rather than merely echoing the needs.
 Within a slot that takes several blocks, a block that repeats one already chosen is
@@ -48,6 +50,9 @@ class Weights:
     best_passage: float = 0.5
     profile: float = 0.2
     facet_match: float = 0.15
+    # Replaces facet_match for the competitor facet (eligibility lets through only the blocks
+    # that name the prospect's own competitor).
+    rival_match: float = 0.3
     facet_mismatch: float = 0.4
     coherence: float = 0.15
     redundancy: float = 0.5
@@ -208,6 +213,9 @@ def _fit(
     facets = _facets(table, prospect)
     near, relevance = _block_similarities(table, query, allowed, w)
     facet_fit = w.facet_match * facets.matches - w.facet_mismatch * facets.mismatches
+    rival = facets.matched.get(COMPETITOR)
+    if rival is not None:
+        facet_fit += (w.rival_match - w.facet_match) * rival
     # Unstated facets: matched with probability `share`, mismatched otherwise.
     facet_fit += (w.facet_match + w.facet_mismatch) * facets.unstated_share
     facet_fit -= w.facet_mismatch * facets.unstated

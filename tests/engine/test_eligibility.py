@@ -47,6 +47,7 @@ weights_strategy = st.builds(
     best_passage=st.floats(-10, 10),
     profile=st.floats(-10, 10),
     facet_match=st.floats(-10, 10),
+    rival_match=st.floats(-10, 10),
     facet_mismatch=st.floats(-10, 10),
     coherence=st.floats(-10, 10),
     redundancy=st.floats(0, 10),

@@ -16,7 +16,7 @@ pytestmark = pytest.mark.slow
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 AS_OF = dt.date(2026, 11, 24)
 # The figures in the README's quality table (bench/quality.py), less a rounding margin.
-REPORTED = {"bastion": 0.9, "crewline": 0.865}
+REPORTED = {"bastion": 0.9, "crewline": 0.87}
 TAGS_ONLY = {"bastion": 0.761, "crewline": 0.769}
 
 

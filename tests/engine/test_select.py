@@ -91,6 +91,38 @@ def test_a_block_for_the_prospects_industry_beats_a_generic_one_and_one_for_anot
     assert [a.block_id for a in selection.alternatives["opening"]] == ["o-any", "o-retail"]
 
 
+def test_a_block_against_the_prospects_competitor_beats_one_for_its_industry(
+    tmp_path: Path, embedder: Embedder
+) -> None:
+    # The same words in both: only the targeting differs (and a tie would go to d-bank).
+    blocks = [
+        {
+            "id": "d-bank",
+            "slot": "proof",
+            "title": "Why fraud teams switch to us",
+            "body": "Fraud teams choose us for faster alerts.",
+            "tags": {"industry": ["banking"]},
+        },
+        {
+            "id": "d-vs-acme",
+            "slot": "proof",
+            "title": "Why fraud teams switch to us",
+            "body": "Fraud teams choose us for faster alerts.",
+            "tags": {"competitor": ["acme"]},
+        },
+    ]
+    selection = run(
+        tmp_path,
+        embedder,
+        blocks,
+        industry="banking",
+        competitor="acme",
+        needs="Fraud alerts reach us too late.",
+    )
+    assert chosen(selection, "proof") == ["d-vs-acme"]
+    assert "counters acme" in selection.sections[0].why
+
+
 def test_a_slot_taking_two_blocks_takes_two_messages_not_two_phrasings(
     tmp_path: Path, embedder: Embedder
 ) -> None:
