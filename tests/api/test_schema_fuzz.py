@@ -14,6 +14,7 @@ import asyncio
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 import schemathesis
@@ -70,16 +71,28 @@ def fuzzed(
     fuzzed = Fuzzed(create_app(app_settings, library_dir), url)
     auth = fuzzed.admin_headers()
     with TestClient(fuzzed.app) as client:
-        made = client.post("/api/documents", json={"prospect": PROSPECT}, headers=auth)
-        assert made.status_code == 201, made.text
-        document = made.json()["id"]
-        link = client.post(
-            f"/api/documents/{document}/links",
-            json={"recipient": "dana@fuzz.example"},
-            headers=auth,
-        )
-        assert link.status_code == 201, link.text
+        share(client, make_document(client, auth), auth)
     yield fuzzed
+
+
+def make_document(client: TestClient[Any], auth: dict[str, str]) -> str:
+    """A document for PROSPECT made through the API; its id."""
+    made = client.post("/api/documents", json={"prospect": PROSPECT}, headers=auth)
+    assert made.status_code == 201, made.text
+    document: str = made.json()["id"]
+    return document
+
+
+def share(client: TestClient[Any], document: str, auth: dict[str, str], **options: bool) -> str:
+    """A share link to the document, made through the API; its token."""
+    made = client.post(
+        f"/api/documents/{document}/links",
+        json={"recipient": "dana@fuzz.example", **options},
+        headers=auth,
+    )
+    assert made.status_code == 201, made.text
+    token: str = made.json()["token"]
+    return token
 
 
 @pytest.fixture(scope="module")

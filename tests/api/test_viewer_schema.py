@@ -25,7 +25,7 @@ from schemathesis.schemas import APIOperation
 from api.app import create_app
 from api.controllers.documents import DOWNLOADS
 from api.settings import Settings
-from tests.api.test_schema_fuzz import CHECKS, PROSPECT, Fuzzed
+from tests.api.test_schema_fuzz import CHECKS, Fuzzed, make_document, share
 from tests.conftest import new_database
 
 pytestmark = pytest.mark.slow
@@ -55,17 +55,6 @@ class Viewer:
     admin: dict[str, str]  # the API key's headers
 
 
-def share(client: TestClient[Any], document: str, auth: dict[str, str], **options: bool) -> str:
-    made = client.post(
-        f"/api/documents/{document}/links",
-        json={"recipient": "dana@fuzz.example", **options},
-        headers=auth,
-    )
-    assert made.status_code == 201, made.text
-    token: str = made.json()["token"]
-    return token
-
-
 @pytest.fixture(scope="module")
 def viewer(
     request: pytest.FixtureRequest, shared_data: Path, library_dir: Path
@@ -77,9 +66,7 @@ def viewer(
     fuzzed = Fuzzed(create_app(app_settings, library_dir), url)
     auth = fuzzed.admin_headers()
     with TestClient(fuzzed.app) as client:
-        made = client.post("/api/documents", json={"prospect": PROSPECT}, headers=auth)
-        assert made.status_code == 201, made.text
-        document = made.json()["id"]
+        document = make_document(client, auth)
         revoked = share(client, document, auth)
         visit = client.post(f"/d/{revoked}/visits").json()
         assert client.delete(f"/api/links/{revoked}", headers=auth).status_code == 204
