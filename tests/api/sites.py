@@ -5,17 +5,23 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tests.api.test_journey import Site
+from api.settings import Settings
 from tracker.database import create_engine, create_sessions
 
 T = TypeVar("T")
 
 
-def in_database(site: Site, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+class ServedApp(Protocol):
+    """A served app whose database a test reaches: a page test's Site or an API test's Served."""
+
+    settings: Settings
+
+
+def in_database(site: ServedApp, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
     """Run `work` in a committed transaction of the site's database."""
 
     async def run() -> T:

@@ -4,12 +4,10 @@ with the API's `learning` field or `--learn`, the same seed giving the same docu
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import json
-from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -18,15 +16,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from api.settings import Settings, SettingsError
 from engine.learning import Counts
 from tests.api.conftest import Served
+from tests.api.sites import in_database
 from tests.api.test_documents_and_links import make_link
 from tests.cli_runner import pitchmap
 from tests.factories import write_library, write_prospect
-from tracker.database import create_engine, create_sessions
 from tracker.models import DocumentSection, SectionTime, ShareLink, Visit
 from tracker.read_counts import read_counts
 
 pytestmark = pytest.mark.slow
-T = TypeVar("T")
 
 DIESEL = {"title": "Cut diesel spend", "body": "Idle alerts and route planning cut fuel costs."}
 BLOCKS = [
@@ -50,18 +47,6 @@ SEEDS = range(12)
 @pytest.fixture(scope="module")
 def library_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return write_library(tmp_path_factory.mktemp("lib") / "library", BLOCKS, SLOTS)
-
-
-def in_database(served: Served, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
-    async def run() -> T:
-        engine = create_engine(served.settings.database_url)
-        try:
-            async with create_sessions(engine).begin() as session:
-                return await work(session)
-        finally:
-            await engine.dispose()
-
-    return asyncio.run(run())
 
 
 def document(served: Served, headers: dict[str, str], **extra: Any) -> dict[str, Any]:
