@@ -142,7 +142,7 @@ class Split:
     first: dt.date | None
     end: dt.date | None
     watermark: int
-    section_mark: int = 0
+    section_mark: int
 
     @property
     def _no_months(self) -> bool:
