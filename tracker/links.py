@@ -17,7 +17,7 @@ from enum import Enum
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import func, select, update
+from sqlalchemy import ColumnElement, and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tracker.database import affected_rows
@@ -88,11 +88,23 @@ async def find_link(session: AsyncSession, token: str) -> ShareLink | None:
 
 
 def link_state(link: ShareLink, now: dt.datetime) -> LinkState:
+    """Whether a prospect can open `link` at `now`, and if not why; a link is expired from its
+    `expires_at` on, so one expiring exactly at `now` is expired. `is_live` is the same rule
+    for queries: change both together."""
     if link.revoked_at is not None:
         return LinkState.REVOKED
     if link.expires_at is not None and link.expires_at <= now:
         return LinkState.EXPIRED
     return LinkState.LIVE
+
+
+def is_live(now: dt.datetime) -> ColumnElement[bool]:
+    """`link_state(link, now) is LinkState.LIVE` as a SQL condition on `ShareLink`, so a query
+    picks the live links among many without loading the rest."""
+    return and_(
+        ShareLink.revoked_at.is_(None),
+        or_(ShareLink.expires_at.is_(None), ShareLink.expires_at > now),
+    )
 
 
 async def revoke_link(session: AsyncSession, link: ShareLink) -> None:

@@ -30,7 +30,7 @@ from engine.select import Alternative, Section
 from tracker.database import affected_rows
 from tracker.documents import store_document
 from tracker.errors import TrackerError
-from tracker.links import LinkState, link_state
+from tracker.links import is_live
 from tracker.models import Document, ShareLink, Visit
 from tracker.models import Prospect as ProspectRow
 from tracker.stale import LiveUse, live_uses
@@ -210,9 +210,11 @@ async def store_successor(
 async def live_links(session: AsyncSession, document_id: str, now: dt.datetime) -> list[ShareLink]:
     """The document's links a prospect can open at `now`, oldest first."""
     links = await session.scalars(
-        select(ShareLink).where(ShareLink.document_id == document_id).order_by(ShareLink.id)
+        select(ShareLink)
+        .where(ShareLink.document_id == document_id, is_live(now))
+        .order_by(ShareLink.id)
     )
-    return [link for link in links if link_state(link, now) is LinkState.LIVE]
+    return list(links)
 
 
 async def move_live_links(
@@ -242,7 +244,7 @@ async def move_live_links(
             .where(
                 ShareLink.id == link.id,
                 ShareLink.document_id == old_id,
-                ShareLink.revoked_at.is_(None),
+                is_live(now),
             )
             .values(document_id=new_id)
         )

@@ -5,9 +5,10 @@ today:
 - *expired*: its `expires` is before today;
 - *expiring*: it expires today or within `EXPIRING_WITHIN`;
 - *in live documents*: a document that a prospect can still open (a link neither revoked nor
-  past its `expires_at`) shows a version of it that is retired or expired, or the block has been
-  retired, sent back to draft or has expired since (its latest version is): what prospects read
-  is out of date. The rep's regeneration (tracker/regenerate.py) asks the same question;
+  past its `expires_at`, as tracker.links.is_live says) shows a version of it that is retired
+  or expired, or the block has been retired, sent back to draft or has expired since (its
+  latest version is): what prospects read is out of date. The rep's regeneration
+  (tracker/regenerate.py) asks the same question;
 - *never selected*: approved, yet no document uses any of its versions;
 - *rarely seen*: in at least `RARELY_SEEN_DOCUMENTS` documents with visits, yet seen in fewer
   than `RARELY_SEEN_RATE` of their sessions (seen rate as in tracker.reports).
@@ -27,6 +28,7 @@ from sqlalchemy import ColumnElement, Select, and_, exists, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
+from tracker.links import is_live
 from tracker.models import (
     Block,
     BlockVersion,
@@ -156,10 +158,7 @@ def _stale_block(row: Any) -> StaleBlock:
 
 
 def _live_links(now: dt.datetime) -> Select[str, str | None]:
-    return select(ShareLink.document_id, ShareLink.recipient_email).where(
-        ShareLink.revoked_at.is_(None),
-        or_(ShareLink.expires_at.is_(None), ShareLink.expires_at > now),
-    )
+    return select(ShareLink.document_id, ShareLink.recipient_email).where(is_live(now))
 
 
 async def live_uses(
