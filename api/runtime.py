@@ -1,6 +1,6 @@
 """What the server holds while it runs: the database, the library as stored, and the
-background workers (heartbeat writer, webhook deliverer, visit roll-up, retention purge, weekly
-digest), started and stopped with the app."""
+background workers (heartbeat writer, webhook deliverer, visit roll-up, retention purge, monthly
+partitions, weekly digest), started and stopped with the app."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from tracker.database import create_engine, create_sessions
 from tracker.ingest import Ingestor
 from tracker.library_store import StoredLibrary, import_library
 from tracker.mail import Mailer
+from tracker.partitions import Partitioner
 from tracker.purge import Purger
 from tracker.rollup import Roller
 from tracker.webhooks import Deliverer
@@ -36,6 +37,7 @@ class Runtime:
         self.mailer: Mailer | None = None
         self.roller: Roller | None = None
         self.purger: Purger | None = None
+        self.partitioner: Partitioner | None = None
         self.digester: Digester | None = None
 
     @contextlib.asynccontextmanager
@@ -59,6 +61,8 @@ class Runtime:
             await self.roller.start()
             self.purger = Purger(self.sessions, self.settings.retention_days)
             await self.purger.start()
+            self.partitioner = Partitioner(engine)
+            await self.partitioner.start()
             if self.library is not None and self.workspace.selector is not None:
                 self.digester = Digester(self._digest_source(), self.mailer)
                 await self.digester.start()
@@ -66,6 +70,8 @@ class Runtime:
         finally:
             if self.digester is not None:
                 await self.digester.stop()
+            if self.partitioner is not None:
+                await self.partitioner.stop()
             if self.purger is not None:
                 await self.purger.stop()
             if self.roller is not None:

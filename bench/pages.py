@@ -113,7 +113,7 @@ def seed_visits(database: Path, visits: int, rep_id: int, seed: int = 11) -> Non
             for section_id, reading_ms in sections[document_id][:reached]:
                 dwell = int(rng.expovariate(1 / reading_ms))
                 total += dwell
-                time_rows.append((visit_id, section_id, dwell, 1))
+                time_rows.append((visit_id, section_id, f"{started:%Y-%m}-01", dwell, 1))
             ended = started + dt.timedelta(milliseconds=total + 1000)
             visit_rows.append(
                 (visit_id, link_id, stored(started), "x" * 64, "browser", stored(ended))
@@ -124,7 +124,8 @@ def seed_visits(database: Path, visits: int, rep_id: int, seed: int = 11) -> Non
             visit_rows,
         )
         db.executemany(
-            "INSERT INTO section_time (visit_id, section_id, dwell_ms, seen) VALUES (?, ?, ?, ?)",
+            "INSERT INTO section_time (visit_id, section_id, month, dwell_ms, seen) "
+            "VALUES (?, ?, ?, ?, ?)",
             time_rows,
         )
         db.execute("ANALYZE")

@@ -13,8 +13,8 @@ of a synthetic message map.
 - recall@10: the HNSW index (`engine.index.BlockIndex`, above PITCHMAP_HNSW_THRESHOLD) against
   exact search (faiss IndexFlatIP) over 200 queries.
 - PostgreSQL: a throwaway server (bench/postgres.py; as root, or as a user that can run
-  initdb), the migrated schema filled
-  with COPY: one library of `--blocks` blocks, documents of 10 sections with one share link
+  initdb), the migrated schema with the year's monthly partitions (tracker/partitions.py),
+  filled with COPY: one library of `--blocks` blocks, documents of 10 sections with one share link
   each, 10 visits per link and one section-time row per visit and section (`--events` rows),
   visits spread over the last year and all finished; then `tracker.rollup.roll_up`.
   Figures: `tracker.reports.link_report` p50 over 50 links and `block_engagement` over the
@@ -65,6 +65,8 @@ from engine.prospect import parse_prospect
 from engine.select import Query, select
 from engine.table import BlockTable
 from tracker.database import create_engine, create_sessions, migrate
+from tracker.months import month_of, months_from
+from tracker.partitions import make_months
 from tracker.reports import EngagementFilter, block_engagement, link_report
 from tracker.rollup import roll_up
 
@@ -195,6 +197,18 @@ def recall_figures(index: BlockIndex, ids: list[str], vectors: Vectors, queries:
 # PostgreSQL
 
 
+async def make_partitions(url: str) -> None:
+    """The monthly partitions of the year the visits span, as the server would have made them."""
+    now = dt.datetime.now(dt.UTC)
+    engine = create_engine(url)
+    try:
+        async with engine.begin() as connection:
+            first = month_of(now - dt.timedelta(days=366))
+            await connection.run_sync(make_months, months_from(first, month_of(now)))
+    finally:
+        await engine.dispose()
+
+
 async def fill(url: str, blocks: list[Block], events: int, rng: np.random.Generator) -> int:
     """The library, documents, links, visits and `events` section-time rows, by COPY."""
     now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
@@ -267,8 +281,8 @@ async def fill(url: str, blocks: list[Block], events: int, rng: np.random.Genera
             records=[(i + 1, f"d{i:08d}", f"{i:064x}", False, False, now) for i in range(links)],
             columns=_columns("share_links"),
         )
-        await _copy_visits(connection, visits, now, rng)
-        await _copy_section_time(connection, visits, events, rng)
+        months = await _copy_visits(connection, visits, now, rng)
+        await _copy_section_time(connection, months, events, rng)
         await connection.execute("ANALYZE")
     finally:
         await connection.close()
@@ -322,7 +336,7 @@ def _columns(table: str) -> list[str]:
             "last_seq",
             "last_seen_at",
         ],
-        "section_time": ["visit_id", "section_id", "dwell_ms", "seen"],
+        "section_time": ["visit_id", "section_id", "month", "dwell_ms", "seen"],
     }[table]
 
 
@@ -349,12 +363,16 @@ def _sections(
 
 async def _copy_visits(
     connection: Any, visits: int, now: dt.datetime, rng: np.random.Generator
-) -> None:
-    """Visits in id order, VISITS_PER_LINK a link, started over the last year, all finished."""
+) -> list[dt.date]:
+    """Visits in id order, VISITS_PER_LINK a link, started over the last year, all finished;
+    returns each visit's month, the partition its section-time rows go to."""
     chunk = 500_000
+    months: list[dt.date] = []
     for start in range(0, visits, chunk):
         ids = np.arange(start, min(start + chunk, visits))
         ages = np.sort(rng.integers(3600, 365 * 86400, len(ids)))[::-1]
+        started = (now.replace(tzinfo=dt.UTC) - dt.timedelta(seconds=int(a)) for a in ages)
+        months.extend(month_of(moment) for moment in started)
         records = [
             (
                 int(i) + 1,
@@ -370,10 +388,11 @@ async def _copy_visits(
         await connection.copy_records_to_table(
             "visits", records=records, columns=_columns("visits")
         )
+    return months
 
 
 async def _copy_section_time(
-    connection: Any, visits: int, events: int, rng: np.random.Generator
+    connection: Any, months: list[dt.date], events: int, rng: np.random.Generator
 ) -> None:
     """One row per visit and section of its document (the last visit may see fewer)."""
     chunk = 1_000_000
@@ -384,7 +403,12 @@ async def _copy_section_time(
         dwell = rng.integers(0, 60_000, len(rows))
         seen = rng.random(len(rows)) < 0.8
         records = zip(
-            (visit + 1).tolist(), section.tolist(), dwell.tolist(), seen.tolist(), strict=True
+            (visit + 1).tolist(),
+            section.tolist(),
+            [months[v] for v in visit.tolist()],
+            dwell.tolist(),
+            seen.tolist(),
+            strict=True,
         )
         await connection.copy_records_to_table(
             "section_time", records=records, columns=_columns("section_time")
@@ -542,6 +566,7 @@ def main() -> None:
     )
     with throwaway_postgres(SERVER) as url:
         migrate(url)
+        asyncio.run(make_partitions(url))
         start = time.perf_counter()
         links = asyncio.run(fill(url, blocks, args.events, np.random.default_rng(SEED)))
         print(

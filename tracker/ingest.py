@@ -35,6 +35,7 @@ from sqlalchemy.sql import ColumnElement, Executable
 
 from tracker.database import create_sync_engine
 from tracker.models import Base
+from tracker.months import month_of
 
 _VISITS: Final[Table] = Base.metadata.tables["visits"]
 _LINKS: Final[Table] = Base.metadata.tables["share_links"]
@@ -84,6 +85,7 @@ class _VisitState:
     expires_at: dt.datetime | None
     revoked: bool
     started: dt.datetime
+    month: dt.date  # of the start: the partition the visit's rows go to
     last_seen: dt.datetime
     last_seq: int
     # section id -> dwell credited so far: no section may hold more than the visit has lasted
@@ -96,8 +98,9 @@ class _Writes:
     """What one batch writes, aggregated so each row is written once per batch."""
 
     events: list[dict[str, Any]]
-    # (visit, section) -> dwell_ms; every section written was seen (on screen or given time)
-    section_time: dict[tuple[int, int], int]
+    # (visit, month, section) -> dwell_ms; every section written was seen (on screen or given
+    # time)
+    section_time: dict[tuple[int, dt.date, int], int]
 
 
 _STOP: Final = object()
@@ -327,12 +330,13 @@ class Ingestor:
                 continue  # nothing on screen and no time: no row to create or change
             total += delta
             visit.credited[section] = visit.credited.get(section, 0) + delta
-            key = (beat.visit, section)
+            key = (beat.visit, visit.month, section)
             writes.section_time[key] = writes.section_time.get(key, 0) + delta
         writes.events.append(
             {
                 "visit_id": beat.visit,
                 "seq": beat.seq,
+                "month": visit.month,
                 "received_at": item.received_at,
                 "dwell_ms": total,
             }
@@ -397,6 +401,7 @@ def _visit_state(row: Row[Any]) -> _VisitState:
         expires_at=row.expires_at,
         revoked=row.revoked_at is not None,
         started=row.created_at,
+        month=month_of(row.created_at),
         last_seen=row.last_seen_at or row.created_at,
         last_seq=row.last_seq,
     )
@@ -438,11 +443,13 @@ def _applied_params(postgres: bool, pairs: list[tuple[int, int]]) -> dict[str, A
     return {"pairs": json.dumps(pairs)}
 
 
-def _section_time_rows(aggregated: Mapping[tuple[int, int], int]) -> list[dict[str, Any]]:
+def _section_time_rows(
+    aggregated: Mapping[tuple[int, dt.date, int], int],
+) -> list[dict[str, Any]]:
     # Sorted, so concurrent writers touch rows in the same order and cannot deadlock on them.
     return [
-        {"visit_id": visit_id, "section_id": section_id, "dwell_ms": dwell, "seen": True}
-        for (visit_id, section_id), dwell in sorted(aggregated.items())
+        {"visit_id": visit, "month": month, "section_id": section, "dwell_ms": dwell, "seen": True}
+        for (visit, month, section), dwell in sorted(aggregated.items())
     ]
 
 
@@ -450,7 +457,11 @@ def _section_time_upsert(postgres: bool) -> Executable:
     """Adds the batch's time to what the visit already has; a section once seen stays seen."""
     statement = (pg_insert if postgres else sqlite_insert)(_SECTION_TIME)
     return statement.on_conflict_do_update(
-        index_elements=[_SECTION_TIME.c.visit_id, _SECTION_TIME.c.section_id],
+        index_elements=[
+            _SECTION_TIME.c.visit_id,
+            _SECTION_TIME.c.section_id,
+            _SECTION_TIME.c.month,
+        ],
         set_={
             "dwell_ms": _SECTION_TIME.c.dwell_ms + statement.excluded.dwell_ms,
             "seen": _SECTION_TIME.c.seen | statement.excluded.seen,

@@ -10,7 +10,7 @@ are stored only as hashes: a copy of the database lets nobody open a link or cal
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Final
 
 from sqlalchemy import (
     JSON,
@@ -27,10 +27,14 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    select,
 )
 from sqlalchemy.engine import Dialect
+from sqlalchemy.engine.default import DefaultExecutionContext
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
+
+from tracker.months import month_of
 
 ROLES = ("rep", "marketing", "admin")
 _ROLE_CHECK = "role IN ('rep', 'marketing', 'admin')"
@@ -294,15 +298,32 @@ class Visit(Base):
     client_hash: Mapped[str | None] = mapped_column(String(_SHA256_HEX))
 
 
+def _visit_month(context: DefaultExecutionContext) -> dt.date:
+    """The month of the row's visit, for writers that do not pass it (tests, tools): it must be
+    the visit's, since a retention purge drops a month's partition with that month's visits."""
+    visit_id = context.get_current_parameters()["visit_id"]  # type: ignore[no-untyped-call]
+    started = context.connection.scalar(select(Visit.created_at).where(Visit.id == visit_id))
+    # No such visit: any month will do, the foreign key refuses the row.
+    return month_of(started or utcnow())
+
+
+# On PostgreSQL the raw event tables are partitioned by the UTC month of the visit's start
+# (tracker/partitions.py): their keys carry the month, since PostgreSQL wants the partition key
+# in every unique key. Elsewhere the month is an ordinary column.
+_BY_MONTH: Final = {"postgresql_partition_by": "RANGE (month)"}
+
+
 class ViewEvent(Base):
     """One heartbeat as applied: its key makes each (visit, sequence) count once."""
 
     __tablename__ = "view_events"
+    __table_args__ = _BY_MONTH
 
     visit_id: Mapped[int] = mapped_column(
         ForeignKey("visits.id", ondelete="CASCADE"), primary_key=True
     )
     seq: Mapped[int] = mapped_column(Integer, primary_key=True)
+    month: Mapped[dt.date] = mapped_column(Date, primary_key=True, default=_visit_month)
     received_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     dwell_ms: Mapped[int] = mapped_column(Integer, default=0)  # after clamping, all sections
 
@@ -311,6 +332,7 @@ class SectionTime(Base):
     """How long one visit had one section on screen; a row exists once the section was seen."""
 
     __tablename__ = "section_time"
+    __table_args__ = _BY_MONTH
 
     visit_id: Mapped[int] = mapped_column(
         ForeignKey("visits.id", ondelete="CASCADE"), primary_key=True
@@ -318,6 +340,7 @@ class SectionTime(Base):
     section_id: Mapped[int] = mapped_column(
         ForeignKey("document_sections.id", ondelete="CASCADE"), primary_key=True, index=True
     )
+    month: Mapped[dt.date] = mapped_column(Date, primary_key=True, default=_visit_month)
     dwell_ms: Mapped[int] = mapped_column(Integer, default=0)
     seen: Mapped[bool] = mapped_column(Boolean, default=False)
 

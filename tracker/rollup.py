@@ -84,6 +84,7 @@ from tracker.models import (
     ShareLink,
     Visit,
 )
+from tracker.months import month_of, month_start, next_month
 from tracker.periodic import Periodic
 
 FINISHED_AFTER: Final = dt.timedelta(minutes=30)
@@ -98,11 +99,6 @@ def dwell_bucket(dwell_ms: int) -> int:
         return max(dwell_ms, 0)
     step = int(10 ** (len(str(dwell_ms)) - 2))
     return dwell_ms - dwell_ms % step
-
-
-def month_of(moment: dt.datetime) -> dt.date:
-    utc = moment.astimezone(dt.UTC)
-    return dt.date(utc.year, utc.month, 1)
 
 
 def facet_values(profile: Mapping[str, Any], name: str) -> tuple[str, ...]:
@@ -159,9 +155,9 @@ class Split:
             return window
         whole: list[ColumnElement[bool]] = []
         if self.first is not None:
-            whole.append(Visit.created_at >= _month_start(self.first))
+            whole.append(Visit.created_at >= month_start(self.first))
         if self.end is not None:
-            whole.append(Visit.created_at < _month_start(self.end))
+            whole.append(Visit.created_at < month_start(self.end))
         later = Visit.id > self.watermark
         return [*window, or_(later, not_(and_(*whole))) if whole else later]
 
@@ -213,8 +209,8 @@ async def split(
     first = None
     if since is not None:
         first = month_of(since)
-        if _month_start(first) < since:
-            first = _next_month(first)
+        if month_start(first) < since:
+            first = next_month(first)
     end = month_of(until) if until is not None else None
     return Split(since, until, first, end, watermark, section_mark)
 
@@ -258,14 +254,6 @@ def merged_median(sources: Sequence[Sequence[list[int]]]) -> int:
     # The 0-based ranks of the middle value(s) fall in the first pairs whose counts pass them.
     low, high = np.searchsorted(below, [(total - 1) // 2, total // 2], side="right")
     return (int(merged[low, 0]) + int(merged[high, 0]) + 1) // 2
-
-
-def _month_start(month: dt.date) -> dt.datetime:
-    return dt.datetime(month.year, month.month, 1, tzinfo=dt.UTC)
-
-
-def _next_month(month: dt.date) -> dt.date:
-    return dt.date(month.year + month.month // 12, month.month % 12 + 1, 1)
 
 
 # ---------------------------------------------------------------------------------------------

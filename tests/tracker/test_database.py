@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 
 from tracker.database import alembic_config, create_engine, database_url, migrate
 from tracker.models import ApiKey, Base, DocumentSection
+from tracker.partitions import reflected
 
 HEAD = ScriptDirectory.from_config(alembic_config()).get_current_head()
 
@@ -100,7 +101,8 @@ async def test_workers_starting_at_once_all_migrate_successfully(db_url: str) ->
 @pytest.mark.asyncio
 async def test_the_migrations_build_exactly_what_the_models_describe(migrated_url: str) -> None:
     def differences(connection: Connection) -> list[object]:
-        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        opts = {"compare_type": True, "include_name": reflected}
+        context = MigrationContext.configure(connection, opts=opts)
         return list(compare_metadata(context, Base.metadata))
 
     engine = create_engine(migrated_url)

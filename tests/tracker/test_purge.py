@@ -17,6 +17,7 @@ from tests.tracker.test_reports import march
 from tracker.database import create_engine, create_sessions
 from tracker.funnel import slot_funnel
 from tracker.models import SectionTime, ViewEvent, Visit
+from tracker.partitions import TABLES, make_months, months
 from tracker.purge import Purge, Purger, purge
 from tracker.reports import EngagementFilter, block_engagement, link_report
 from tracker.rollup import roll_up
@@ -29,6 +30,7 @@ SLOTS = ("opening", "value", "proof")
 # test_reports' world: its visits by start day, and their section-time rows.
 VISIT_DAYS = {"a1": 1, "a2": 5, "b1": 10, "c1": 2, "c2": 12}
 SECTION_ROWS = 12
+MARCH = dt.date(2024, 3, 1)
 
 
 async def world_with_heartbeats(session: AsyncSession) -> test_reports.World:
@@ -170,3 +172,75 @@ async def test_the_server_applies_the_retention_period_by_itself(
             assert await remaining_days(session) == []
     finally:
         await engine.dispose()
+
+
+async def march_partitioned(session: AsyncSession) -> test_reports.World:
+    """test_reports' world with March 2024 given its partitions (its rows move into them)."""
+    world = await world_with_heartbeats(session)
+    await (await session.connection()).run_sync(make_months, [MARCH])
+    await session.commit()
+    return world
+
+
+async def stored_months(session: AsyncSession) -> set[dt.date]:
+    connection = await session.connection()
+    found = {m for table in TABLES for m in await connection.run_sync(months, table)}
+    await session.commit()
+    return found
+
+
+@pytest.mark.postgres
+async def test_a_whole_old_month_goes_by_dropping_its_partitions(
+    postgres_session: AsyncSession,
+) -> None:
+    session = postgres_session
+    world = await march_partitioned(session)
+    await roll_up(session, NOW)
+    before = await aggregates(session, world.library)
+
+    done = await purge(session, MONTH, NOW)
+
+    assert done == Purge(visits=5, section_time=SECTION_ROWS, view_events=10, kept=0)
+    assert MARCH not in await stored_months(session)
+    assert await aggregates(session, world.library) == before
+
+
+@pytest.mark.postgres
+async def test_a_month_partly_in_the_period_or_not_rolled_up_keeps_its_partitions(
+    postgres_session: AsyncSession,
+) -> None:
+    session = postgres_session
+    await march_partitioned(session)
+    assert await roll_up(session, march(6)) == 2  # a1 and a2 only
+
+    partly = await purge(session, dt.timedelta(days=12), march(20))  # the month is not over
+    not_rolled = await purge(session, MONTH, NOW)  # b1, c1, c2 are not rolled up
+
+    assert (partly.visits, not_rolled.visits, not_rolled.kept) == (2, 0, 3)
+    assert MARCH in await stored_months(session)
+    assert await count(session, SectionTime) > 0
+
+
+@pytest.mark.postgres
+async def test_a_month_whose_tables_stay_busy_goes_row_by_row(
+    postgres_session: AsyncSession, postgres_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A reader holding section_time keeps the drop from its lock: the purge waits LOCK_WAIT,
+    then removes the same rows batch by batch and the reader is never blocked for long."""
+    session = postgres_session
+    world = await march_partitioned(session)
+    await roll_up(session, NOW)
+    before = await aggregates(session, world.library)
+    monkeypatch.setattr(tracker.purge, "LOCK_WAIT", dt.timedelta(milliseconds=200))
+    reader = create_engine(postgres_url)
+    try:
+        async with reader.begin() as connection:
+            await connection.execute(select(func.count()).select_from(SectionTime))
+            done = await purge(session, MONTH, NOW)
+    finally:
+        await reader.dispose()
+
+    assert done == Purge(visits=5, section_time=SECTION_ROWS, view_events=10, kept=0)
+    assert MARCH in await stored_months(session)
+    assert await count(session, SectionTime) == 0
+    assert await aggregates(session, world.library) == before

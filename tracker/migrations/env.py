@@ -13,6 +13,7 @@ from sqlalchemy.engine import Connection
 
 from tracker.database import create_engine
 from tracker.models import Base
+from tracker.partitions import reflected
 
 
 def _run_migrations(connection: Connection) -> None:
@@ -22,6 +23,7 @@ def _run_migrations(connection: Connection) -> None:
         # SQLite cannot ALTER most things; batch mode recreates the table instead.
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        include_name=reflected,
     )
     with context.begin_transaction():
         context.run_migrations()
