@@ -107,20 +107,21 @@ def seed_visits(database: Path, visits: int, rep_id: int, seed: int = 11) -> Non
         ago = sorted((rng.randrange(90 * 86400) for _ in range(visits)), reverse=True)
         starts = [now - dt.timedelta(seconds=seconds) for seconds in ago]
         for visit_id, started in enumerate(starts, start=first):
+            month = f"{started:%Y-%m}-01"  # starts are UTC
             link_id, document_id = rng.choice(links)
             reached = rng.randint(1, len(sections[document_id]))
             total = 0
             for section_id, reading_ms in sections[document_id][:reached]:
                 dwell = int(rng.expovariate(1 / reading_ms))
                 total += dwell
-                time_rows.append((visit_id, section_id, f"{started:%Y-%m}-01", dwell, 1))
+                time_rows.append((visit_id, section_id, month, dwell, 1))
             ended = started + dt.timedelta(milliseconds=total + 1000)
             visit_rows.append(
-                (visit_id, link_id, stored(started), "x" * 64, "browser", stored(ended))
+                (visit_id, link_id, stored(started), month, "x" * 64, "browser", stored(ended))
             )
         db.executemany(
-            "INSERT INTO visits (id, link_id, created_at, secret_hash, user_agent_kind, "
-            "last_seq, last_seen_at) VALUES (?, ?, ?, ?, ?, 0, ?)",
+            "INSERT INTO visits (id, link_id, created_at, month, secret_hash, user_agent_kind, "
+            "last_seq, last_seen_at) VALUES (?, ?, ?, ?, ?, ?, 0, ?)",
             visit_rows,
         )
         db.executemany(

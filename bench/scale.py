@@ -57,6 +57,7 @@ import numpy as np
 from sqlalchemy import event, text  # noqa: TID251 (times the statements of tracker's reports)
 from threadpoolctl import threadpool_limits
 
+from bench.copying import copied_columns
 from bench.postgres import FAST, throwaway_postgres
 from engine.embed import Vectors
 from engine.index import BlockIndex
@@ -217,12 +218,12 @@ async def fill(url: str, blocks: list[Block], events: int, rng: np.random.Genera
     connection = await asyncpg.connect(url.replace("+asyncpg", ""))
     try:
         await connection.copy_records_to_table(
-            "libraries", records=[(1, "scale", "/scale", now)], columns=_columns("libraries")
+            "libraries", records=[(1, "scale", "/scale", now)], columns=copied_columns("libraries")
         )
         await connection.copy_records_to_table(
             "blocks",
             records=[(i + 1, 1, b.id, now) for i, b in enumerate(blocks)],
-            columns=_columns("blocks"),
+            columns=copied_columns("blocks"),
         )
         await connection.copy_records_to_table(
             "block_versions",
@@ -243,7 +244,7 @@ async def fill(url: str, blocks: list[Block], events: int, rng: np.random.Genera
                 )
                 for i, b in enumerate(blocks)
             ],
-            columns=_columns("block_versions"),
+            columns=copied_columns("block_versions"),
         )
         profiles = [{f: random.Random(i).choice(vs) for f, vs in FACETS.items()} for i in range(60)]
         await connection.copy_records_to_table(
@@ -251,7 +252,7 @@ async def fill(url: str, blocks: list[Block], events: int, rng: np.random.Genera
             records=[
                 (i + 1, f"p{i}", f"Company {i}", json.dumps(profiles[i]), now) for i in range(60)
             ],
-            columns=_columns("prospects"),
+            columns=copied_columns("prospects"),
         )
         prospect_of = rng.integers(0, len(profiles), links)
         await connection.copy_records_to_table(
@@ -269,17 +270,17 @@ async def fill(url: str, blocks: list[Block], events: int, rng: np.random.Genera
                 )
                 for i, p in enumerate(prospect_of)
             ],
-            columns=_columns("documents"),
+            columns=copied_columns("documents"),
         )
         await connection.copy_records_to_table(
             "document_sections",
             records=_sections(links, blocks, rng),
-            columns=_columns("document_sections"),
+            columns=copied_columns("document_sections"),
         )
         await connection.copy_records_to_table(
             "share_links",
             records=[(i + 1, f"d{i:08d}", f"{i:064x}", False, False, now) for i in range(links)],
-            columns=_columns("share_links"),
+            columns=copied_columns("share_links"),
         )
         months = await _copy_visits(connection, visits, now, rng)
         await _copy_section_time(connection, months, events, rng)
@@ -287,57 +288,6 @@ async def fill(url: str, blocks: list[Block], events: int, rng: np.random.Genera
     finally:
         await connection.close()
     return links
-
-
-def _columns(table: str) -> list[str]:
-    return {
-        "libraries": ["id", "name", "root", "imported_at"],
-        "blocks": ["id", "library_id", "key", "created_at"],
-        "block_versions": [
-            "id",
-            "block_id",
-            "number",
-            "content_hash",
-            "slot",
-            "title",
-            "body",
-            "status",
-            "expires",
-            "tags",
-            "source",
-            "created_at",
-        ],
-        "prospects": ["id", "key", "company", "profile", "updated_at"],
-        "documents": [
-            "id",
-            "library_id",
-            "prospect_id",
-            "title",
-            "as_of",
-            "profile",
-            "rep",
-            "created_at",
-        ],
-        "document_sections": ["id", "document_id", "position", "slot", "block_version_id", "title"],
-        "share_links": [
-            "id",
-            "document_id",
-            "token_hash",
-            "allow_download",
-            "require_email",
-            "created_at",
-        ],
-        "visits": [
-            "id",
-            "link_id",
-            "created_at",
-            "secret_hash",
-            "user_agent_kind",
-            "last_seq",
-            "last_seen_at",
-        ],
-        "section_time": ["visit_id", "section_id", "month", "dwell_ms", "seen"],
-    }[table]
 
 
 def _sections(
@@ -371,22 +321,25 @@ async def _copy_visits(
     for start in range(0, visits, chunk):
         ids = np.arange(start, min(start + chunk, visits))
         ages = np.sort(rng.integers(3600, 365 * 86400, len(ids)))[::-1]
-        started = (now.replace(tzinfo=dt.UTC) - dt.timedelta(seconds=int(a)) for a in ages)
-        months.extend(month_of(moment) for moment in started)
+        first = len(months)
+        months.extend(
+            month_of(now.replace(tzinfo=dt.UTC) - dt.timedelta(seconds=int(a))) for a in ages
+        )
         records = [
             (
                 int(i) + 1,
                 int(i) // VISITS_PER_LINK + 1,
                 now - dt.timedelta(seconds=int(a)),
+                months[first + n],
                 "0" * 64,
                 "browser",
                 1,
                 now - dt.timedelta(seconds=int(a) - 120),
             )
-            for i, a in zip(ids, ages, strict=True)
+            for n, (i, a) in enumerate(zip(ids, ages, strict=True))
         ]
         await connection.copy_records_to_table(
-            "visits", records=records, columns=_columns("visits")
+            "visits", records=records, columns=copied_columns("visits")
         )
     return months
 
@@ -411,7 +364,7 @@ async def _copy_section_time(
             strict=True,
         )
         await connection.copy_records_to_table(
-            "section_time", records=records, columns=_columns("section_time")
+            "section_time", records=records, columns=copied_columns("section_time")
         )
 
 

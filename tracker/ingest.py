@@ -35,7 +35,6 @@ from sqlalchemy.sql import ColumnElement, Executable
 
 from tracker.database import create_sync_engine
 from tracker.models import Base
-from tracker.months import month_of
 
 _VISITS: Final[Table] = Base.metadata.tables["visits"]
 _LINKS: Final[Table] = Base.metadata.tables["share_links"]
@@ -380,6 +379,7 @@ def _visits_query(ids: list[int]) -> Select[Any]:
             _VISITS.c.id,
             _VISITS.c.secret_hash,
             _VISITS.c.created_at,
+            _VISITS.c.month,
             _VISITS.c.last_seen_at,
             _VISITS.c.last_seq,
             _LINKS.c.token_hash,
@@ -401,7 +401,7 @@ def _visit_state(row: Row[Any]) -> _VisitState:
         expires_at=row.expires_at,
         revoked=row.revoked_at is not None,
         started=row.created_at,
-        month=month_of(row.created_at),
+        month=row.month,
         last_seen=row.last_seen_at or row.created_at,
         last_seq=row.last_seq,
     )

@@ -10,7 +10,7 @@ are stored only as hashes: a copy of the database lets nobody open a link or cal
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, ClassVar, Final
+from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
@@ -20,6 +20,7 @@ from sqlalchemy import (
     Date,
     DateTime,
     ForeignKey,
+    ForeignKeyConstraint,
     Index,
     Integer,
     LargeBinary,
@@ -280,15 +281,26 @@ class ShareLink(Base):
     )
 
 
+def _start_month(context: DefaultExecutionContext) -> dt.date:
+    started = context.get_current_parameters().get("created_at")  # type: ignore[no-untyped-call]
+    return month_of(started or utcnow())
+
+
 class Visit(Base):
     """One page load whose script reported in; its secret authenticates its heartbeats."""
 
     __tablename__ = "visits"
-    __table_args__ = (Index("ix_visits_link_id_created_at", "link_id", "created_at"),)
+    __table_args__ = (
+        Index("ix_visits_link_id_created_at", "link_id", "created_at"),
+        # What the raw event tables' foreign keys point at: with the month in them, removing a
+        # visit looks for its rows in one monthly partition instead of in every one.
+        Index("ix_visits_id_month", "id", "month", unique=True),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     link_id: Mapped[int] = mapped_column(ForeignKey("share_links.id", ondelete="CASCADE"))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    month: Mapped[dt.date] = mapped_column(Date, default=_start_month)  # UTC, of created_at
     secret_hash: Mapped[str] = mapped_column(String(_SHA256_HEX))
     user_agent_kind: Mapped[str] = mapped_column(String(32))  # e.g. browser, headless, mobile
     email: Mapped[str | None] = mapped_column(String(320))  # when the link's email gate was passed
@@ -302,26 +314,31 @@ def _visit_month(context: DefaultExecutionContext) -> dt.date:
     """The month of the row's visit, for writers that do not pass it (tests, tools): it must be
     the visit's, since a retention purge drops a month's partition with that month's visits."""
     visit_id = context.get_current_parameters()["visit_id"]  # type: ignore[no-untyped-call]
-    started = context.connection.scalar(select(Visit.created_at).where(Visit.id == visit_id))
+    month = context.connection.scalar(select(Visit.month).where(Visit.id == visit_id))
     # No such visit: any month will do, the foreign key refuses the row.
-    return month_of(started or utcnow())
+    return month or month_of(utcnow())
 
 
-# On PostgreSQL the raw event tables are partitioned by the UTC month of the visit's start
-# (tracker/partitions.py): their keys carry the month, since PostgreSQL wants the partition key
-# in every unique key. Elsewhere the month is an ordinary column.
-_BY_MONTH: Final = {"postgresql_partition_by": "RANGE (month)"}
+def _by_visit_month() -> tuple[Any, ...]:
+    """On PostgreSQL the raw event tables are partitioned by the UTC month of the visit's start
+    (tracker/partitions.py): their keys carry the month, since PostgreSQL wants the partition
+    key in every unique key, and so does their reference to the visit. Elsewhere the month is an
+    ordinary column."""
+    return (
+        ForeignKeyConstraint(
+            ["visit_id", "month"], ["visits.id", "visits.month"], ondelete="CASCADE"
+        ),
+        {"postgresql_partition_by": "RANGE (month)"},
+    )
 
 
 class ViewEvent(Base):
     """One heartbeat as applied: its key makes each (visit, sequence) count once."""
 
     __tablename__ = "view_events"
-    __table_args__ = _BY_MONTH
+    __table_args__ = _by_visit_month()
 
-    visit_id: Mapped[int] = mapped_column(
-        ForeignKey("visits.id", ondelete="CASCADE"), primary_key=True
-    )
+    visit_id: Mapped[int] = mapped_column(primary_key=True)
     seq: Mapped[int] = mapped_column(Integer, primary_key=True)
     month: Mapped[dt.date] = mapped_column(Date, primary_key=True, default=_visit_month)
     received_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
@@ -332,11 +349,9 @@ class SectionTime(Base):
     """How long one visit had one section on screen; a row exists once the section was seen."""
 
     __tablename__ = "section_time"
-    __table_args__ = _BY_MONTH
+    __table_args__ = _by_visit_month()
 
-    visit_id: Mapped[int] = mapped_column(
-        ForeignKey("visits.id", ondelete="CASCADE"), primary_key=True
-    )
+    visit_id: Mapped[int] = mapped_column(primary_key=True)
     section_id: Mapped[int] = mapped_column(
         ForeignKey("document_sections.id", ondelete="CASCADE"), primary_key=True, index=True
     )

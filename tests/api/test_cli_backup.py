@@ -68,8 +68,8 @@ def test_a_backup_taken_while_the_server_writes_restores_to_the_same_reports(
     writer = sqlite3.connect(tmp_path / "data" / DATABASE_FILE, isolation_level=None)
     writer.execute("BEGIN IMMEDIATE")
     writer.execute(
-        "INSERT INTO visits (link_id, created_at, secret_hash, user_agent_kind, last_seq) "
-        "VALUES (1, '2024-03-20 10:00:00.000000', ?, 'browser', 0)",
+        "INSERT INTO visits (link_id, created_at, month, secret_hash, user_agent_kind, last_seq) "
+        "VALUES (1, '2024-03-20 10:00:00.000000', '2024-03-01', ?, 'browser', 0)",
         (sha("a visit being written"),),
     )
 

@@ -3,6 +3,7 @@ fixtures themselves live in tests/conftest.py)."""
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -20,14 +21,20 @@ def migrated_url(db_url: str) -> str:
     return db_url
 
 
-@pytest_asyncio.fixture
-async def session(migrated_url: str) -> AsyncIterator[AsyncSession]:
-    engine = create_engine(migrated_url)
+@contextlib.asynccontextmanager
+async def session_on(url: str) -> AsyncIterator[AsyncSession]:
+    engine = create_engine(url)
     try:
         async with create_sessions(engine)() as session:
             yield session
     finally:
         await engine.dispose()
+
+
+@pytest_asyncio.fixture
+async def session(migrated_url: str) -> AsyncIterator[AsyncSession]:
+    async with session_on(migrated_url) as session:
+        yield session
 
 
 @pytest.fixture
@@ -40,9 +47,5 @@ def postgres_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 @pytest_asyncio.fixture
 async def postgres_session(postgres_url: str) -> AsyncIterator[AsyncSession]:
-    engine = create_engine(postgres_url)
-    try:
-        async with create_sessions(engine)() as session:
-            yield session
-    finally:
-        await engine.dispose()
+    async with session_on(postgres_url) as session:
+        yield session

@@ -47,7 +47,9 @@ def postgres(session: AsyncSession) -> bool:
 
 async def test_every_row_carries_its_visit_month(session) -> None:
     await world_with_heartbeats(session)
-    started = {v.id: month_of(v.created_at) for v in await session.scalars(select(Visit))}
+    visits = list(await session.scalars(select(Visit)))
+    assert [v.month for v in visits] == [month_of(v.created_at) for v in visits]
+    started = {v.id: v.month for v in visits}
     for model in (SectionTime, ViewEvent):
         stored = list(await session.execute(select(model.visit_id, model.month)))
         assert stored and all(month == started[visit] for visit, month in stored)
@@ -78,14 +80,13 @@ async def test_a_visit_of_this_month_lands_in_this_month_partition(
     postgres_session: AsyncSession,
 ) -> None:
     session = postgres_session
-    await test_reports.build(session)
-    visit_id = await session.scalar(select(Visit.id).limit(1))
-    now = dt.datetime.now(dt.UTC)
-    await session.execute(
-        text("UPDATE visits SET created_at = :now WHERE id = :id"), {"now": now, "id": visit_id}
-    )
-    session.add(ViewEvent(visit_id=visit_id, seq=99, dwell_ms=10))
+    world = await test_reports.build(session)
+    visit = Visit(link_id=world.links["A"], secret_hash="0" * 64, user_agent_kind="browser")
+    session.add(visit)
+    await session.flush()
+    session.add(ViewEvent(visit_id=visit.id, seq=99, dwell_ms=10))
     await session.commit()
+    now = dt.datetime.now(dt.UTC)
     found = await session.scalar(
         text("SELECT CAST(tableoid::regclass AS text) FROM view_events WHERE seq = 99")
     )

@@ -1,7 +1,10 @@
-"""The raw event tables carry their visit's UTC month; on PostgreSQL they are partitioned by it.
+"""Visits and the raw event tables carry the visit's UTC month; on PostgreSQL the raw event
+tables are partitioned by it.
 
-`section_time` and `view_events` are rebuilt with a `month` column in their primary keys (on
-PostgreSQL a partition key must be part of every unique key) and their rows copied over. On
+`visits` gets its `month` and a unique index on (id, month); `section_time` and `view_events`
+are rebuilt with the month in their primary keys (on PostgreSQL a partition key must be part
+of every unique key) and in their foreign keys to the visit (so deleting a visit looks in one
+partition), and their rows copied over. On
 PostgreSQL each table gets a default partition and one per month that has visits, plus the
 current month and the next three; the server makes later months itself (tracker/partitions.py,
 whose statements this restates: a migration must not change with the code).
@@ -46,12 +49,13 @@ def _own_columns(table: str) -> list[sa.Column[Any]]:
 
 def upgrade() -> None:
     postgres = op.get_bind().dialect.name == "postgresql"
+    _add_visit_month(postgres)
     for table in _KEYS:
         _set_aside(table, postgres)
         _create(table, monthly=True, postgres=postgres)
         if postgres:
             _make_partitions(table)
-        _copy(table, monthly=True, postgres=postgres)
+        _copy(table, monthly=True)
         op.drop_table(f"{table}_old")
 
 
@@ -60,8 +64,28 @@ def downgrade() -> None:
     for table in _KEYS:
         _set_aside(table, postgres)
         _create(table, monthly=False, postgres=postgres)
-        _copy(table, monthly=False, postgres=postgres)
+        _copy(table, monthly=False)
         op.drop_table(f"{table}_old")
+    op.drop_index("ix_visits_id_month", table_name="visits")
+    op.drop_column("visits", "month")
+
+
+def _add_visit_month(postgres: bool) -> None:
+    if postgres:
+        op.add_column("visits", sa.Column("month", sa.Date(), nullable=True))
+        op.execute(
+            "UPDATE visits SET month = "
+            "CAST(date_trunc('month', created_at AT TIME ZONE 'UTC') AS date)"
+        )
+        op.alter_column("visits", "month", nullable=False)
+    else:
+        # SQLite adds a NOT NULL column only with a default; every writer sets the month.
+        op.add_column(
+            "visits", sa.Column("month", sa.Date(), nullable=False, server_default="1970-01-01")
+        )
+        # SQLite keeps UTC as 'YYYY-MM-DD hh:mm:ss'.
+        op.execute("UPDATE visits SET month = substr(created_at, 1, 7) || '-01'")
+    op.create_index("ix_visits_id_month", "visits", ["id", "month"], unique=True)
 
 
 def _set_aside(table: str, postgres: bool) -> None:
@@ -79,7 +103,10 @@ def _create(table: str, monthly: bool, postgres: bool) -> None:
     month = [sa.Column("month", sa.Date(), nullable=False)] if monthly else []
     constraints: list[sa.Constraint] = [
         sa.ForeignKeyConstraint(
-            ["visit_id"], ["visits.id"], name=f"fk_{table}_visit_id_visits", ondelete="CASCADE"
+            ["visit_id", *(["month"] if monthly else [])],
+            ["visits.id", *(["visits.month"] if monthly else [])],
+            name=f"fk_{table}_visit_id_visits",
+            ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint(*key, *(["month"] if monthly else []), name=f"pk_{table}"),
     ]
@@ -110,12 +137,7 @@ def _create(table: str, monthly: bool, postgres: bool) -> None:
 def _make_partitions(table: str) -> None:
     """The default partition, every month with visits, and the coming months."""
     op.execute(f"CREATE TABLE {table}_default PARTITION OF {table} DEFAULT")
-    started = op.get_bind().scalars(
-        sa.text(
-            "SELECT DISTINCT CAST(date_trunc('month', created_at AT TIME ZONE 'UTC') AS date) "
-            "FROM visits"
-        )
-    )
+    started = op.get_bind().scalars(sa.text("SELECT DISTINCT month FROM visits"))
     today = dt.datetime.now(dt.UTC).date().replace(day=1)
     coming = [today]
     for _ in range(_AHEAD):
@@ -131,19 +153,14 @@ def _next(month: dt.date) -> dt.date:
     return dt.date(month.year + month.month // 12, month.month % 12 + 1, 1)
 
 
-def _copy(table: str, monthly: bool, postgres: bool) -> None:
+def _copy(table: str, monthly: bool) -> None:
     names = ["visit_id", *(column.name for column in _own_columns(table))]
     listed = ", ".join(names)
     if not monthly:
         op.execute(f"INSERT INTO {table} ({listed}) SELECT {listed} FROM {table}_old")
         return
-    month = (
-        "CAST(date_trunc('month', v.created_at AT TIME ZONE 'UTC') AS date)"
-        if postgres
-        else "substr(v.created_at, 1, 7) || '-01'"  # SQLite keeps UTC as 'YYYY-MM-DD hh:mm:ss'
-    )
     old = ", ".join(f"o.{name}" for name in names)
     op.execute(
-        f"INSERT INTO {table} ({listed}, month) SELECT {old}, {month} "
+        f"INSERT INTO {table} ({listed}, month) SELECT {old}, v.month "
         f"FROM {table}_old o JOIN visits v ON v.id = o.visit_id"
     )
