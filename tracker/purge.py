@@ -30,7 +30,7 @@ import logging
 from dataclasses import dataclass
 from typing import Final
 
-from sqlalchemy import ColumnElement, delete, func, select, text
+from sqlalchemy import delete, func, select, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -72,32 +72,25 @@ async def purge(session: AsyncSession, older_than: dt.timedelta, now: dt.datetim
     old = Visit.created_at < before
     visits = 0
     after = 0
-    while last := await _last_of_batch(session, after, mark, old):
-        # The batch as a subquery, not a list of ids: the database finds it three times faster
-        # than it would parse a thousand parameters three times.
-        batch = select(Visit.id).where(Visit.id > after, Visit.id <= last, old)
+    while ids := list(
+        await session.scalars(
+            select(Visit.id)
+            .where(Visit.id > after, Visit.id <= mark, old)
+            .order_by(Visit.id)
+            .limit(BATCH)
+        )
+    ):
         section_time += affected_rows(
-            await session.execute(delete(SectionTime).where(SectionTime.visit_id.in_(batch)))
+            await session.execute(delete(SectionTime).where(SectionTime.visit_id.in_(ids)))
         )
         view_events += affected_rows(
-            await session.execute(delete(ViewEvent).where(ViewEvent.visit_id.in_(batch)))
+            await session.execute(delete(ViewEvent).where(ViewEvent.visit_id.in_(ids)))
         )
-        visits += affected_rows(await session.execute(delete(Visit).where(Visit.id.in_(batch))))
+        visits += affected_rows(await session.execute(delete(Visit).where(Visit.id.in_(ids))))
         await session.commit()
-        after = last
+        after = ids[-1]
     kept = await session.scalar(select(func.count()).select_from(Visit).where(Visit.id > mark, old))
     return Purge(visits, section_time, view_events, int(kept or 0))
-
-
-async def _last_of_batch(
-    session: AsyncSession, after: int, mark: int, old: ColumnElement[bool]
-) -> int | None:
-    """The id of the BATCH-th old rolled-up visit after `after`, or of the last one left."""
-    wanted = select(Visit.id).where(Visit.id > after, Visit.id <= mark, old)
-    last = await session.scalar(wanted.order_by(Visit.id).offset(BATCH - 1).limit(1))
-    if last is None:
-        last = await session.scalar(wanted.with_only_columns(func.max(Visit.id)))
-    return last
 
 
 async def _drop_whole_months(
