@@ -282,6 +282,8 @@ class ShareLink(Base):
 
 
 def _start_month(context: DefaultExecutionContext) -> dt.date:
+    """Derived from the start when the visit is written, never set apart from it: the raw
+    event tables' partitions and foreign keys go by it."""
     started = context.get_current_parameters().get("created_at")  # type: ignore[no-untyped-call]
     return month_of(started or utcnow())
 
@@ -311,8 +313,8 @@ class Visit(Base):
 
 
 def _visit_month(context: DefaultExecutionContext) -> dt.date:
-    """The month of the row's visit, for writers that do not pass it (tests, tools): it must be
-    the visit's, since a retention purge drops a month's partition with that month's visits."""
+    """The month of the row's visit, for writers that do not pass it (tests, tools): the row
+    refers to its visit by (visit, month), so any other month would be refused."""
     visit_id = context.get_current_parameters()["visit_id"]  # type: ignore[no-untyped-call]
     month = context.connection.scalar(select(Visit.month).where(Visit.id == visit_id))
     # No such visit: any month will do, the foreign key refuses the row.
