@@ -180,7 +180,7 @@ async def digest_once(settings: Settings, until: dt.datetime, print_only: bool) 
             library = await active_library(session)
         if library is None:
             raise NoLibraryError
-        embedder = Embedder(settings.model, cache_dir=settings.data_dir, backend=settings.embedder)
+        embedder = settings.new_embedder()
         source = DigestSource(sessions, library.id, library.name, embedder, settings.base_url)
         if print_only:
             return await compose(source, until)

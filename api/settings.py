@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Literal, cast
 from urllib.parse import urlsplit
 
-from engine import PitchmapError
+from engine import Embedder, PitchmapError
 from engine.hnsw import DEFAULT_THRESHOLD
 from tracker.database import database_url
 from tracker.purge import MAX_DAYS
@@ -29,6 +29,7 @@ class Settings:
     data_dir: Path
     model: Path | None = None
     embedder: EmbedderBackend = "auto"
+    model_cache: Path | None = None  # PITCHMAP_MODEL_CACHE; None means the data folder
     rep_name: str | None = None
     rep_email: str | None = None
     database: str | None = None  # PITCHMAP_DATABASE_URL; None means SQLite in the data folder
@@ -45,11 +46,11 @@ class Settings:
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if env is None else env
-        model = env.get("PITCHMAP_MODEL")
         return cls(
             data_dir=Path(env.get("PITCHMAP_DATA_DIR") or ".pitchmap"),
-            model=Path(model) if model else None,
+            model=_path(env.get("PITCHMAP_MODEL")),
             embedder=_backend(env.get("PITCHMAP_EMBEDDER") or "auto"),
+            model_cache=_path(env.get("PITCHMAP_MODEL_CACHE")),
             rep_name=env.get("PITCHMAP_REP_NAME") or None,
             rep_email=env.get("PITCHMAP_REP_EMAIL") or None,
             database=env.get("PITCHMAP_DATABASE_URL") or None,
@@ -67,6 +68,16 @@ class Settings:
     @property
     def database_url(self) -> str:
         return database_url(self.data_dir, self.database)
+
+    def new_embedder(self) -> Embedder:
+        """The configured model; its ONNX export (88 MB, seconds to make) is kept apart from
+        the data when `model_cache` says so, so that many data folders can share one."""
+        cache = self.model_cache or self.data_dir
+        return Embedder(self.model, cache_dir=cache, backend=self.embedder)
+
+
+def _path(value: str | None) -> Path | None:
+    return Path(value) if value else None
 
 
 def _backend(value: str) -> EmbedderBackend:

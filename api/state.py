@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from api.settings import Settings
-from engine import Embedder, Library, Prospect, Selector, index_library, load_library
+from engine import Library, Prospect, Selector, index_library, load_library
 from engine.embed import Progress
 
 
@@ -35,7 +35,7 @@ def open_selector(
 ) -> Selector:
     """Bring a loaded library's index up to date with the configured model and select on it:
     the one start-up every command and the server share."""
-    embedder = Embedder(settings.model, cache_dir=settings.data_dir, backend=settings.embedder)
+    embedder = settings.new_embedder()
     indexed = index_library(
         library, embedder, settings.data_dir, on_progress, settings.hnsw_threshold
     )

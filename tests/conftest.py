@@ -14,9 +14,11 @@ import os
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from api.settings import Settings
 from bench import postgres
 from bench.postgres import PG_BIN
 from engine import Embedder
@@ -24,11 +26,31 @@ from tracker.database import database_url
 
 
 @pytest.fixture(scope="session")
-def embedder(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Embedder]:
+def model_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One ONNX export of the model for the whole run: each data folder making its own would
+    cost 88 MB and seconds apiece."""
+    return tmp_path_factory.mktemp("models")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def shared_model_cache(model_cache: Path) -> Iterator[None]:
+    """The servers and commands the tests start use the run's export too."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("PITCHMAP_MODEL_CACHE", str(model_cache))
+        yield
+
+
+@pytest.fixture(scope="session")
+def embedder(model_cache: Path) -> Iterator[Embedder]:
     """The product's embedder: the packaged model through ONNX, exported once per session."""
-    model = Embedder(cache_dir=tmp_path_factory.mktemp("models"))
+    model = Embedder(cache_dir=model_cache)
     model.encode_queries(["warm up"])
     yield model
+
+
+def make_settings(data_dir: Path, **options: Any) -> Settings:
+    """The app's settings as a test wants them, on the run's one ONNX export of the model."""
+    return Settings(data_dir, model_cache=Path(os.environ["PITCHMAP_MODEL_CACHE"]), **options)
 
 
 @pytest.fixture
@@ -67,9 +89,9 @@ def new_database(request: pytest.FixtureRequest, backend: str, folder: Path) -> 
     server: str = request.getfixturevalue("postgres_server")
     name = f"test_{os.getpid()}_{next(_database_names)}"
     port = server.rsplit(":", 1)[1]
-    subprocess.run(
-        [str(PG_BIN / "createdb"), "-h", "127.0.0.1", "-p", port, "-U", "postgres", name],
-        check=True,
-        capture_output=True,
-    )
+    client = ["-h", "127.0.0.1", "-p", port, "-U", "postgres", name]
+    subprocess.run([str(PG_BIN / "createdb"), *client], check=True, capture_output=True)
+    # Hundreds of databases left behind would fill a small CI disk before the run ends.
+    drop = [str(PG_BIN / "dropdb"), "--force", "--if-exists", *client]
+    request.addfinalizer(lambda: subprocess.run(drop, check=False, capture_output=True))
     return f"{server}/{name}"

@@ -18,7 +18,7 @@ from api.app import create_app
 from api.settings import Settings
 from tests.api.test_journey import BLOCKS as JOURNEY_BLOCKS
 from tests.api.test_journey import Site
-from tests.conftest import BACKENDS, new_database
+from tests.conftest import BACKENDS, make_settings, new_database
 from tests.factories import write_library
 from tracker.database import create_engine, create_sessions
 from tracker.keys import create_key
@@ -61,7 +61,7 @@ async def new_key(url: str, role: str, name: str) -> str:
 
 @pytest.fixture(scope="module")
 def shared_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One data folder per test module, so the model's ONNX export is made once."""
+    """One data folder per test module, shared by its apps."""
     return tmp_path_factory.mktemp("data")
 
 
@@ -75,8 +75,8 @@ def served(
     request: pytest.FixtureRequest, shared_data: Path, library_dir: Path
 ) -> Iterator[Served]:
     url = new_database(request, str(request.param), shared_data)
-    settings = Settings(
-        data_dir=shared_data,
+    settings = make_settings(
+        shared_data,
         database=url,
         rep_email="rep@vendor.example",
         base_url="https://share.example.com",
@@ -132,6 +132,6 @@ def serve_site(
     """The app on a new database of `backend`, reached over https as in production (the
     viewer's grant cookie is Secure there), its share links on a base URL of their own."""
     url = new_database(request, backend, data)
-    settings = Settings(data_dir=data, database=url, base_url="https://s.example")
+    settings = make_settings(data, database=url, base_url="https://s.example")
     with TestClient(create_app(settings, library), base_url="https://testserver.local") as client:
         yield Site(client, settings)

@@ -16,6 +16,7 @@ from api.settings import Settings
 from engine import parse_prospect
 from tests.api.conftest import new_key
 from tests.api.test_sign_in import csrf_token, new_user, sign_in
+from tests.conftest import make_settings
 from tests.factories import write_library
 
 pytestmark = pytest.mark.slow
@@ -32,7 +33,7 @@ def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:  #
     root = tmp_path_factory.mktemp("app")
     library = write_library(root / "lib", BLOCKS)
     demo = (parse_prospect({"id": "p-demo", "company": "Demo Freight", "needs": "Diesel costs."}),)
-    settings = Settings(data_dir=root / "data")
+    settings = make_settings(root / "data")
     with TestClient(create_app(settings, library, demo)) as test_client:
         key = asyncio.run(new_key(settings.database_url, "rep", "Riley"))
         test_client.headers["Authorization"] = f"Bearer {key}"
@@ -112,7 +113,7 @@ def test_pages_load_nothing_from_another_origin(client: TestClient) -> None:  # 
 
 
 def test_without_a_library_selection_is_a_409(tmp_path: Path) -> None:
-    settings = Settings(data_dir=tmp_path)
+    settings = make_settings(tmp_path)
     with TestClient(create_app(settings)) as bare:
         key = asyncio.run(new_key(settings.database_url, "rep", "Riley"))
         auth = {"Authorization": f"Bearer {key}"}
@@ -134,3 +135,15 @@ def test_the_internal_api_refuses_a_request_without_a_key(client: TestClient) ->
 def test_openapi_schema_is_published(client: TestClient) -> None:  # type: ignore[type-arg]
     schema = client.get("/schema/openapi.json").json()
     assert "/api/select" in schema["paths"]
+
+
+def test_a_model_cache_keeps_the_onnx_export_out_of_the_data_folder(
+    tmp_path: Path, model_cache: Path
+) -> None:
+    env = {"PITCHMAP_DATA_DIR": str(tmp_path / "data"), "PITCHMAP_MODEL_CACHE": str(model_cache)}
+    embedder = Settings.from_env(env).new_embedder()
+    assert embedder.encode_queries(["diesel costs"]).shape == (1, embedder.dimension)
+    assert (model_cache / "onnx" / f"{embedder.key}.onnx").is_file()
+    assert not (tmp_path / "data").exists()
+    alone = Settings.from_env({"PITCHMAP_DATA_DIR": str(tmp_path / "alone")}).new_embedder()
+    assert alone.cache_dir == tmp_path / "alone"

@@ -16,7 +16,6 @@ import contextlib
 import json
 import os
 import shlex
-import shutil
 import signal
 import sqlite3
 import subprocess
@@ -31,7 +30,6 @@ from sqlalchemy import text
 
 from bench.common import free_port
 from bench.postgres import PG_BIN, _as_postgres, throwaway_postgres
-from engine import Embedder
 from tests.api.test_workers import (
     BLOCKS,
     BROWSER,
@@ -113,11 +111,9 @@ class Launch:
 
 
 @contextlib.contextmanager
-def serving(folder: Path, url: str, embedder: Embedder) -> Iterator[tuple[Launch, Server, str]]:
+def serving(folder: Path, url: str) -> Iterator[tuple[Launch, Server, str]]:
     """The server started on the database at `url`, an admin key and a share link's token."""
-    assert embedder.cache_dir is not None
     folder.mkdir(exist_ok=True)
-    shutil.copytree(embedder.cache_dir / "onnx", folder / "data" / "onnx")
     write_library(folder / "library", BLOCKS)
     launch = Launch(folder, url, free_port())
     try:
@@ -243,12 +239,13 @@ def two_workers(server: Server) -> set[int]:
     return workers
 
 
+@pytest.mark.usefixtures("embedder")  # the model exported once, before the workers start
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_kill_9_of_a_worker_and_of_the_whole_server_loses_and_doubles_nothing(
-    request: pytest.FixtureRequest, tmp_path: Path, embedder: Embedder, backend: str
+    request: pytest.FixtureRequest, tmp_path: Path, backend: str
 ) -> None:
     url = new_database(request, backend, tmp_path / "data")
-    with serving(tmp_path, url, embedder) as (launch, server, token):
+    with serving(tmp_path, url) as (launch, server, token):
         viewers = asyncio.run(open_visits(launch.base, token))
         killed: list[int] = []
         replaced: set[int] = set()
@@ -296,11 +293,10 @@ def restart_postgres(data: Path) -> None:
     pg_ctl(data, "-l", str(data / "server.log"), "-o", shlex.join(options), "start")
 
 
+@pytest.mark.usefixtures("embedder")
 @pytest.mark.postgres
-def test_postgresql_stopped_for_seconds_answers_503_and_recovers_by_itself(
-    tmp_path: Path, embedder: Embedder
-) -> None:
-    with own_postgres() as (url, data), serving(tmp_path, url, embedder) as (launch, _, token):
+def test_postgresql_stopped_for_seconds_answers_503_and_recovers_by_itself(tmp_path: Path) -> None:
+    with own_postgres() as (url, data), serving(tmp_path, url) as (launch, _, token):
         viewers = asyncio.run(open_visits(launch.base, token))
         during: dict[str, int] = {}
 
@@ -361,12 +357,13 @@ def fill(disk: Path) -> Path:
     return filler
 
 
+@pytest.mark.usefixtures("embedder")
 def test_sqlite_disk_full_answers_503_corrupts_nothing_and_recovers_when_space_returns(
-    tmp_path: Path, embedder: Embedder
+    tmp_path: Path,
 ) -> None:
     with small_disk(tmp_path / "disk") as disk:
         url = f"sqlite+aiosqlite:///{disk / 'pitchmap.db'}"
-        with serving(tmp_path / "server", url, embedder) as (launch, _, token):
+        with serving(tmp_path / "server", url) as (launch, _, token):
             viewers = asyncio.run(open_visits(launch.base, token))
             during: dict[str, int] = {}
 

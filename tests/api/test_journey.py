@@ -17,7 +17,7 @@ from sqlalchemy import select
 from api.app import create_app
 from api.settings import Settings
 from tests.api.test_sign_in import csrf_token, new_user, sign_in
-from tests.conftest import BACKENDS, new_database
+from tests.conftest import BACKENDS, make_settings, new_database
 from tests.factories import write_library
 from tracker.database import create_engine, create_sessions
 from tracker.models import Document, Prospect, ShareLink
@@ -117,8 +117,8 @@ def site(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, library_dir: Path
 ) -> Iterator[Site]:
     data = tmp_path_factory.mktemp("data")
-    settings = Settings(
-        data_dir=data,
+    settings = make_settings(
+        data,
         database=new_database(request, str(request.param), data),
         base_url="https://share.example.com",
     )

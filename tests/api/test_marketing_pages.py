@@ -26,9 +26,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.app import create_app
 from api.charts.bars import LabelledValue, bar_chart
-from api.settings import Settings
 from tests.api.test_journey import BLOCKS, Site
-from tests.conftest import new_database
+from tests.conftest import make_settings, new_database
 from tests.factories import write_library
 from tracker.database import create_engine, create_sessions
 from tracker.models import Block, BlockVersion, DocumentSection, SectionTime, ShareLink, User, Visit
@@ -129,7 +128,7 @@ def world(
 ) -> Iterator[World]:
     library = write_library(tmp_path_factory.mktemp("lib") / "library", BLOCKS)
     data = tmp_path_factory.mktemp("data")
-    settings = Settings(data_dir=data, database=new_database(request, "sqlite", data))
+    settings = make_settings(data, database=new_database(request, "sqlite", data))
     with TestClient(create_app(settings, library), base_url="https://testserver.local") as client:
         yield World(Site(client, settings))
 

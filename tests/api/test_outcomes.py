@@ -15,11 +15,10 @@ import pytest
 from litestar.testing import TestClient
 
 from api.app import create_app
-from api.settings import Settings
 from tests.api.conftest import new_key
 from tests.api.test_journey import Site
 from tests.cli_runner import pitchmap
-from tests.conftest import new_database
+from tests.conftest import make_settings, new_database
 from tracker.models import DealOutcome
 from tracker.webhooks import sign
 
@@ -36,8 +35,8 @@ def site(
 ) -> Iterator[Site]:
     """The app with the journey's library and a webhook secret, on SQLite."""
     data = tmp_path_factory.mktemp("data")
-    settings = Settings(
-        data_dir=data,
+    settings = make_settings(
+        data,
         database=new_database(request, "sqlite", data),
         base_url="https://s.example",
         webhook_secret=SECRET,
@@ -168,7 +167,7 @@ def test_a_webhook_without_a_good_fresh_signature_is_refused(site: Site) -> None
 def test_without_a_secret_the_webhook_is_off(
     request: pytest.FixtureRequest, tmp_path: Path
 ) -> None:
-    settings = Settings(data_dir=tmp_path, database=new_database(request, "sqlite", tmp_path))
+    settings = make_settings(tmp_path, database=new_database(request, "sqlite", tmp_path))
     with TestClient(create_app(settings)) as client:
         body = b'{"prospect": "p", "outcome": "won", "closed_on": "2026-11-03"}'
         response = client.post("/api/outcomes/webhook", content=body, headers=signed(body))

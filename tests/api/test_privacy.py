@@ -21,7 +21,7 @@ from api.settings import DEFAULT_NOTICE, Settings
 from tests.api.sites import in_database
 from tests.api.test_journey import Site
 from tests.api.test_sign_in import csrf_token
-from tests.conftest import new_database
+from tests.conftest import make_settings, new_database
 from tracker.models import Base, DailySalt, SignInAttempt, Visit, utcnow
 
 pytestmark = pytest.mark.slow
@@ -47,8 +47,8 @@ def world(
 ) -> Iterator[World]:
     """A site whose viewer notice is its own, with one document shared by a rep."""
     data = tmp_path_factory.mktemp("data")
-    settings = Settings(
-        data_dir=data,
+    settings = make_settings(
+        data,
         database=new_database(request, "sqlite", data),
         base_url="https://s.example",
         viewer_notice=NOTICE,

@@ -20,13 +20,12 @@ from litestar.testing import TestClient
 from sqlalchemy import func, select
 
 from api.app import create_app
-from api.settings import Settings
 from tests.api.conftest import new_key
 from tests.api.test_journey import BLOCKS as JOURNEY_BLOCKS
 from tests.api.test_journey import Site
 from tests.api.test_precall import BROWSER, share
 from tests.api.test_sign_in import sign_in
-from tests.conftest import new_database
+from tests.conftest import make_settings, new_database
 from tests.factories import write_block, write_library
 from tracker.database import create_engine, create_sessions
 from tracker.links import token_hash
@@ -106,7 +105,7 @@ def world(
     data = tmp_path_factory.mktemp("data")
     root = write_library(tmp_path_factory.mktemp("lib") / "library", BLOCKS)
     url = new_database(request, "sqlite", data)
-    settings = Settings(data_dir=data, database=url, base_url="https://s.example")
+    settings = make_settings(data, database=url, base_url="https://s.example")
     with TestClient(create_app(settings, root), base_url="https://testserver.local") as client:
         site = Site(client, settings)
         email = site.rep()

@@ -33,9 +33,8 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from api.app import create_app
-from api.settings import Settings
 from tests.api.conftest import new_key
-from tests.conftest import new_database
+from tests.conftest import make_settings, new_database
 
 pytestmark = pytest.mark.slow
 
@@ -65,8 +64,8 @@ def fuzzed(
     """The app on a new SQLite database, holding one document with one link."""
     url = new_database(request, "sqlite", shared_data)
     # With a webhook secret, as in production: without one the webhook answers 503 by design.
-    app_settings = Settings(
-        data_dir=shared_data, database=url, base_url="https://s.example", webhook_secret="s" * 32
+    app_settings = make_settings(
+        shared_data, database=url, base_url="https://s.example", webhook_secret="s" * 32
     )
     fuzzed = Fuzzed(create_app(app_settings, library_dir), url)
     auth = fuzzed.admin_headers()

@@ -18,12 +18,11 @@ import pytest
 from litestar.testing import TestClient
 
 from api.app import create_app
-from api.settings import Settings
 from bench.common import free_port
 from tests.api.conftest import new_key
 from tests.api.test_journey import Site
 from tests.cli_runner import PITCHMAP
-from tests.conftest import new_database
+from tests.conftest import make_settings, new_database
 
 pytestmark = pytest.mark.slow
 
@@ -193,7 +192,7 @@ def plain_http(
 ) -> Iterator[TestClient]:  # type: ignore[type-arg]
     """An app with no https base URL, reached over http (no library: nothing here needs it)."""
     data: Path = tmp_path_factory.mktemp("plain")
-    settings = Settings(data_dir=data, database=new_database(request, "sqlite", data))
+    settings = make_settings(data, database=new_database(request, "sqlite", data))
     with TestClient(create_app(settings), base_url="http://testserver.local") as client:
         yield client
 

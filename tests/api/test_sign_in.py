@@ -21,7 +21,7 @@ import api.web_auth
 from api.app import create_app
 from api.settings import Settings
 from api.web_auth import CSRF_COOKIE, SESSION_COOKIE, load_secret
-from tests.conftest import BACKENDS, new_database
+from tests.conftest import BACKENDS, make_settings, new_database
 from tracker.database import create_engine, create_sessions, migrate
 from tracker.models import SignInAttempt, UserSession
 from tracker.users import (
@@ -116,8 +116,8 @@ class Site:
 def site(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Site]:
     """An app behind https (as in production), without a library, on a fresh database."""
     data = tmp_path / "data"
-    settings = Settings(
-        data_dir=data,
+    settings = make_settings(
+        data,
         database=new_database(request, str(request.param), data),
         base_url="https://pitchmap.example.com",
     )
@@ -158,7 +158,7 @@ def test_signing_in_sets_a_secure_http_only_lax_session_cookie(site: Site) -> No
 
 
 def test_the_session_cookie_is_not_secure_on_plain_http(tmp_path: Path) -> None:
-    settings = Settings(data_dir=tmp_path / "data")
+    settings = make_settings(tmp_path / "data")
     with TestClient(create_app(settings)) as client:
         asyncio.run(new_user(settings.database_url, "rita@example.com"))
         response = sign_in(client, "rita@example.com")

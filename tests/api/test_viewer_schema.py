@@ -24,9 +24,8 @@ from schemathesis.schemas import APIOperation
 
 from api.app import create_app
 from api.controllers.documents import DOWNLOADS
-from api.settings import Settings
 from tests.api.test_schema_fuzz import CHECKS, Fuzzed, make_document, share
-from tests.conftest import new_database
+from tests.conftest import make_settings, new_database
 
 pytestmark = pytest.mark.slow
 
@@ -62,7 +61,7 @@ def viewer(
     """The app serving one document: a link opened once and then revoked, a link that allows
     downloads, and one behind the email gate. The app runs (its ingestor too) throughout."""
     url = new_database(request, "sqlite", shared_data)
-    app_settings = Settings(data_dir=shared_data, database=url, base_url="https://s.example")
+    app_settings = make_settings(shared_data, database=url, base_url="https://s.example")
     fuzzed = Fuzzed(create_app(app_settings, library_dir), url)
     auth = fuzzed.admin_headers()
     with TestClient(fuzzed.app) as client:

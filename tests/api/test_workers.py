@@ -10,7 +10,6 @@ import contextlib
 import json
 import os
 import re
-import shutil
 import subprocess
 import time
 from collections.abc import Iterator
@@ -24,12 +23,11 @@ from litestar.testing import TestClient
 from sqlalchemy import text
 
 from api.app import create_app
-from api.settings import Settings
 from bench.common import free_port
 from bench.postgres import PG_BIN
 from engine import Embedder
 from tests.cli_runner import PITCHMAP
-from tests.conftest import BACKENDS, new_database
+from tests.conftest import BACKENDS, make_settings, new_database
 from tests.factories import write_library
 from tracker.database import create_engine, create_sessions
 from tracker.keys import create_key
@@ -57,13 +55,12 @@ class Server:
 
 @pytest.fixture(scope="module", params=BACKENDS)
 def server(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, embedder: Embedder
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    embedder: Embedder,  # the model exported once, before the workers start
 ) -> Iterator[Server]:
     folder = tmp_path_factory.mktemp("workers")
     url = new_database(request, str(request.param), folder / "data")
-    # The model as the session already exported it to ONNX: the server need not export again.
-    assert embedder.cache_dir is not None
-    shutil.copytree(embedder.cache_dir / "onnx", folder / "data" / "onnx")
     env = {**os.environ, "PITCHMAP_DATA_DIR": str(folder / "data"), "PITCHMAP_DATABASE_URL": url}
     library = write_library(folder / "library", BLOCKS)
     port = free_port()
@@ -196,7 +193,7 @@ def test_ready_answers_503_with_the_reason_once_the_database_is_gone(
     request: pytest.FixtureRequest, tmp_path: Path
 ) -> None:
     url = new_database(request, "postgres", tmp_path)
-    app = create_app(Settings(data_dir=tmp_path / "data", database=url))
+    app = create_app(make_settings(tmp_path / "data", database=url))
     with TestClient(app) as client:
         ready = client.get("/ready")
         assert ready.status_code == 200, ready.text
