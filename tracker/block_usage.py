@@ -26,6 +26,7 @@ from tracker.models import (
     SectionTime,
     ShareLink,
     Visit,
+    visit_of_section_time,
 )
 from tracker.reports import read_flag, seen_flag
 from tracker.rollup import weighted_median
@@ -170,7 +171,7 @@ async def weekly_engagement(
         )
         .join(DocumentSection, DocumentSection.id == SectionTime.section_id)
         .join(BlockVersion, BlockVersion.id == DocumentSection.block_version_id)
-        .join(Visit, Visit.id == SectionTime.visit_id)
+        .join(Visit, visit_of_section_time())
         .join(
             ShareLink,
             and_(

@@ -49,6 +49,7 @@ from tracker.models import (
     SectionTime,
     ShareLink,
     Visit,
+    visit_of_section_time,
 )
 from tracker.reports import DIMENSIONS, Dimension, UnknownBlockError, read_flag, seen_flag
 from tracker.rollup import facet_values
@@ -296,7 +297,7 @@ def _section_had(flag: ColumnElement[int]) -> Exists:
     counts answer for visits whose raw rows were purged."""
     return exists(
         select(SectionTime.visit_id)
-        .join(Visit, Visit.id == SectionTime.visit_id)
+        .join(Visit, visit_of_section_time())
         .join(
             ShareLink,
             and_(

@@ -28,11 +28,13 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    and_,
     select,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.engine.default import DefaultExecutionContext
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.sql import ColumnElement
 from sqlalchemy.types import TypeDecorator
 
 from tracker.months import month_of
@@ -360,6 +362,12 @@ class SectionTime(Base):
     month: Mapped[dt.date] = mapped_column(Date, primary_key=True, default=_visit_month)
     dwell_ms: Mapped[int] = mapped_column(Integer, default=0)
     seen: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+def visit_of_section_time() -> ColumnElement[bool]:
+    """Joins section time to its visit on the whole reference, month included: PostgreSQL then
+    reads each visit's rows from its month's partition alone instead of probing every one."""
+    return and_(SectionTime.visit_id == Visit.id, SectionTime.month == Visit.month)
 
 
 class ViewerGrant(Base):

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tracker.models import DocumentSection, SectionTime, ShareLink, Visit
+from tracker.models import DocumentSection, SectionTime, ShareLink, Visit, visit_of_section_time
 from tracker.reports import read_flag, seen_flag
 
 SHOWN_VISITS = 20  # the latest visits listed and drawn; the figures count every visit
@@ -183,7 +183,7 @@ async def precall(session: AsyncSession, document_id: str) -> PreCall:
                 func.coalesce(func.sum(SectionTime.dwell_ms), 0),
             )
             .join(ShareLink, ShareLink.id == Visit.link_id)
-            .outerjoin(SectionTime, SectionTime.visit_id == Visit.id)
+            .outerjoin(SectionTime, visit_of_section_time())
             .where(ShareLink.document_id == document_id)
             .group_by(Visit.id, Visit.created_at, Visit.last_seen_at, ShareLink.recipient_email)
             .order_by(Visit.created_at.desc(), Visit.id.desc())

@@ -57,6 +57,7 @@ from tracker.models import (
     SectionTime,
     ShareLink,
     Visit,
+    visit_of_section_time,
 )
 from tracker.rollup import PROFILE_FACETS as PROFILE_FACETS  # part of this module's API
 from tracker.rollup import (
@@ -325,7 +326,7 @@ async def link_report(session: AsyncSession, link_id: int) -> LinkReport:
             func.sum(seen_flag()).label("sessions_seen"),
             func.max(read_flag()).label("read"),
         )
-        .join(Visit, Visit.id == SectionTime.visit_id)
+        .join(Visit, visit_of_section_time())
         .join(DocumentSection, DocumentSection.id == SectionTime.section_id)
         .where(Visit.link_id == link_id, DocumentSection.document_id == document_id)
         .group_by(SectionTime.section_id)
@@ -420,14 +421,14 @@ async def document_report(session: AsyncSession, document_id: str) -> DocumentRe
             func.sum(read_flag()).label("sessions_read"),
         )
         .join(DocumentSection, DocumentSection.id == SectionTime.section_id)
-        .join(Visit, Visit.id == SectionTime.visit_id)
+        .join(Visit, visit_of_section_time())
         .join(ShareLink, of_document)
         .group_by(SectionTime.section_id)
         .subquery()
     )
     seen_dwell = await session.execute(
         select(SectionTime.section_id, SectionTime.dwell_ms)
-        .join(Visit, Visit.id == SectionTime.visit_id)
+        .join(Visit, visit_of_section_time())
         .join(ShareLink, of_document)
         .where(SectionTime.seen)
     )
@@ -1066,7 +1067,7 @@ async def _session_rows(
         )
         .join(DocumentSection, DocumentSection.id == section_id)
         .join(BlockVersion, BlockVersion.id == DocumentSection.block_version_id)
-        .join(Visit, Visit.id == SectionTime.visit_id)
+        .join(Visit, visit_of_section_time())
         .join(
             ShareLink,
             and_(
