@@ -46,6 +46,7 @@ TIMEOUT = 5.0
 DOCUMENTS = 4
 LINKS_PER_DOCUMENT = 5
 SECTIONS = 9  # of a bastion document; a viewer moves on one section every few beats
+LAG_TICK = 0.01  # seconds: how often the client checks its own event loop
 
 
 @dataclass
@@ -113,7 +114,18 @@ async def reading_viewer(
         await asyncio.sleep(max(0.0, BEAT_EVERY - (time.monotonic() - beat)))
 
 
-async def crowd(base: str, tokens: list[str], viewers: int, seconds: float) -> tuple[Tally, Tally]:
+async def loop_lag(lags_ms: list[float], until: float) -> None:
+    """How late this process's own event loop wakes up: a latency is only the server's when
+    the client was not itself behind."""
+    while time.monotonic() < until:
+        start = time.perf_counter()
+        await asyncio.sleep(LAG_TICK)
+        lags_ms.append((time.perf_counter() - start - LAG_TICK) * 1000)
+
+
+async def crowd(
+    base: str, tokens: list[str], viewers: int, seconds: float
+) -> tuple[Tally, Tally, list[float]]:
     limits = httpx.Limits(max_connections=viewers, max_keepalive_connections=viewers)
     async with httpx.AsyncClient(base_url=base, timeout=TIMEOUT, limits=limits) as client:
         hello = Tally()
@@ -122,16 +134,18 @@ async def crowd(base: str, tokens: list[str], viewers: int, seconds: float) -> t
             *(hello_viewer(client, hello, until, BEAT_EVERY * i / viewers) for i in range(viewers))
         )
         beats = Tally()
+        lags: list[float] = []
         until = time.monotonic() + seconds
         await asyncio.gather(
+            loop_lag(lags, until),
             *(
                 reading_viewer(
                     client, tokens[i % len(tokens)], beats, until, BEAT_EVERY * i / viewers
                 )
                 for i in range(viewers)
-            )
+            ),
         )
-    return hello, beats
+    return hello, beats, lags
 
 
 def make_links(base: str, key: str) -> list[str]:
@@ -185,7 +199,7 @@ def main() -> None:
             wait_healthy(base, server, timeout=600)
             key = rep_key(env, work, "load")
             tokens = make_links(base, key)
-            hello, beats = asyncio.run(crowd(base, tokens, args.viewers, args.seconds))
+            hello, beats, lags = asyncio.run(crowd(base, tokens, args.viewers, args.seconds))
         finally:
             server.terminate()
             server.wait(timeout=60)
@@ -198,6 +212,8 @@ def main() -> None:
             f"{name:<22}{requests:>10}{tally.errors:>8}{p50:>9.1f}{tally.p99():>9.1f}"
             f"{tally.p99() / hello.p99():>11.2f}"
         )
+    lag_p99 = statistics.quantiles(lags, n=100)[98]
+    print(f"client event loop late by p99 {lag_p99:.1f} ms, max {max(lags):.0f} ms")
     print(f"server log: {work / 'server.log'}", file=sys.stderr)
     print(
         f"load viewers={args.viewers} seconds={args.seconds:g} errors={beats.errors} "
