@@ -49,7 +49,8 @@ def embedder(model_cache: Path) -> Iterator[Embedder]:
 
 
 def make_settings(data_dir: Path, **options: Any) -> Settings:
-    """The app's settings as a test wants them, on the run's one ONNX export of the model."""
+    """The app's settings as a test wants them, on the run's one ONNX export of the model
+    (where `shared_model_cache` put it: only inside a test run)."""
     return Settings(data_dir, model_cache=Path(os.environ["PITCHMAP_MODEL_CACHE"]), **options)
 
 
@@ -93,5 +94,5 @@ def new_database(request: pytest.FixtureRequest, backend: str, folder: Path) -> 
     subprocess.run([str(PG_BIN / "createdb"), *client], check=True, capture_output=True)
     # Hundreds of databases left behind would fill a small CI disk before the run ends.
     drop = [str(PG_BIN / "dropdb"), "--force", "--if-exists", *client]
-    request.addfinalizer(lambda: subprocess.run(drop, check=False, capture_output=True))
+    request.addfinalizer(lambda: subprocess.run(drop, check=True, capture_output=True))
     return f"{server}/{name}"

@@ -72,19 +72,28 @@ async def purge(session: AsyncSession, older_than: dt.timedelta, now: dt.datetim
     old = Visit.created_at < before
     visits = 0
     after = 0
-    while ids := list(
-        await session.scalars(
-            select(Visit.id)
+    while batch := (
+        await session.execute(
+            select(Visit.id, Visit.month)
             .where(Visit.id > after, Visit.id <= mark, old)
             .order_by(Visit.id)
             .limit(BATCH)
         )
-    ):
+    ).all():
+        ids = [visit_id for visit_id, _ in batch]
+        # With their months, PostgreSQL looks in those months' partitions alone.
+        months = sorted({month for _, month in batch})
         section_time += affected_rows(
-            await session.execute(delete(SectionTime).where(SectionTime.visit_id.in_(ids)))
+            await session.execute(
+                delete(SectionTime).where(
+                    SectionTime.visit_id.in_(ids), SectionTime.month.in_(months)
+                )
+            )
         )
         view_events += affected_rows(
-            await session.execute(delete(ViewEvent).where(ViewEvent.visit_id.in_(ids)))
+            await session.execute(
+                delete(ViewEvent).where(ViewEvent.visit_id.in_(ids), ViewEvent.month.in_(months))
+            )
         )
         visits += affected_rows(await session.execute(delete(Visit).where(Visit.id.in_(ids))))
         await session.commit()

@@ -40,7 +40,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final, Literal, NamedTuple, cast, get_args
 
-from sqlalchemy import ColumnElement, Select, and_, case, func, select
+from sqlalchemy import ColumnElement, Select, Subquery, and_, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tracker.errors import TrackerError
@@ -333,22 +333,14 @@ async def link_report(session: AsyncSession, link_id: int) -> LinkReport:
         .subquery()
     )
     rows = await session.execute(
-        select(
-            Block.key,
-            DocumentSection.position,
-            DocumentSection.slot,
-            DocumentSection.title,
-            DocumentSection.reading_ms,
+        _sections_with(
+            document_id,
+            per_section,
             per_section.c.seen,
             per_section.c.dwell_ms,
             per_section.c.sessions_seen,
             per_section.c.read,
         )
-        .join(BlockVersion, BlockVersion.id == DocumentSection.block_version_id)
-        .join(Block, Block.id == BlockVersion.block_id)
-        .outerjoin(per_section, per_section.c.section_id == DocumentSection.id)
-        .where(DocumentSection.document_id == document_id)
-        .order_by(DocumentSection.position)
     )
     sections = tuple(
         LinkSection(
@@ -362,9 +354,33 @@ async def link_report(session: AsyncSession, link_id: int) -> LinkReport:
             sessions_seen=int(sessions_seen or 0),
             read=bool(read),
         )
-        for key, position, slot, title, reading_ms, seen, dwell, sessions_seen, read in rows
+        for _, key, position, slot, title, reading_ms, seen, dwell, sessions_seen, read in rows
     )
     return LinkReport(sessions=int(sessions or 0), sections=sections)
+
+
+def _sections_with(
+    document_id: str, per_section: Subquery, *figures: ColumnElement[Any]
+) -> Select[Any]:
+    """Every section of the document in order (id, block key, position, slot, title, reading
+    time), then `figures` from `per_section`, null for a section nobody has seen: one list for
+    the link and the document reports, so the two cannot drift apart."""
+    return (
+        select(
+            DocumentSection.id,
+            Block.key,
+            DocumentSection.position,
+            DocumentSection.slot,
+            DocumentSection.title,
+            DocumentSection.reading_ms,
+            *figures,
+        )
+        .join(BlockVersion, BlockVersion.id == DocumentSection.block_version_id)
+        .join(Block, Block.id == BlockVersion.block_id)
+        .outerjoin(per_section, per_section.c.section_id == DocumentSection.id)
+        .where(DocumentSection.document_id == document_id)
+        .order_by(DocumentSection.position)
+    )
 
 
 async def document_report(session: AsyncSession, document_id: str) -> DocumentReport:
@@ -437,22 +453,13 @@ async def document_report(session: AsyncSession, document_id: str) -> DocumentRe
         dwell_by_section[section_id].append(dwell)
 
     rows = await session.execute(
-        select(
-            DocumentSection.id,
-            Block.key,
-            DocumentSection.position,
-            DocumentSection.slot,
-            DocumentSection.title,
-            DocumentSection.reading_ms,
+        _sections_with(
+            document_id,
+            per_section,
             per_section.c.sessions_seen,
             per_section.c.dwell_ms,
             per_section.c.sessions_read,
         )
-        .join(BlockVersion, BlockVersion.id == DocumentSection.block_version_id)
-        .join(Block, Block.id == BlockVersion.block_id)
-        .outerjoin(per_section, per_section.c.section_id == DocumentSection.id)
-        .where(DocumentSection.document_id == document_id)
-        .order_by(DocumentSection.position)
     )
     sections = tuple(
         DocumentSectionStats(

@@ -62,6 +62,7 @@ def pitchmap_command() -> list[str]:
 
 def server_environment(data_dir: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PITCHMAP_")}
+    # None of the run's settings but the shared ONNX export, made once for the whole run.
     env["PITCHMAP_MODEL_CACHE"] = os.environ["PITCHMAP_MODEL_CACHE"]
     env["PITCHMAP_DATA_DIR"] = str(data_dir)
     env["PITCHMAP_REP_NAME"] = REP_NAME
