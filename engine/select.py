@@ -7,7 +7,8 @@ A block's score adds three things, each bounded so no single one decides alone:
 - facet fit: a bonus for each facet that names the prospect's value, a larger penalty for
   each facet aimed only at other values; a facet the block leaves empty is neutral; a facet
   the block names but the prospect's profile leaves unstated counts its expected fit, as if
-  the prospect held any of the library's values for it equally likely. A block written
+  the prospect held any of the library's values for it, or one no block names, equally
+  likely. A block written
   against the prospect's own competitor earns a larger bonus: "why switch from the tool you
   have" is the first question such a prospect asks, and no other targeting is as specific;
 - coherence: later slots lean towards blocks that support what earlier slots already said,
@@ -289,9 +290,11 @@ def _facets(table: BlockTable, prospect: Prospect) -> _Facets:
     many aim at values of a facet the prospect's profile does not state.
 
     A block aimed at one region is a gamble for a prospect whose region is unknown: with
-    nothing known, each of the facet's K values the library uses is taken as equally likely,
-    so a block naming n of them scores its expected fit, a match with probability n/K and a
-    mismatch otherwise. A generic block, right for any value, stays the safe choice.
+    nothing known, each of the facet's K values the library uses, and one value no block
+    names, is taken as equally likely, so a block naming n of them scores its expected fit,
+    a match with probability n/(K+1) and a mismatch otherwise. A generic block, right for
+    any value, stays the safe choice. (Without the unnamed value, a library whose blocks
+    name a single region would treat every prospect as being in it.)
     """
     n = len(table)
     matches = np.zeros(n, dtype=np.float32)
@@ -318,7 +321,7 @@ def _facets(table: BlockTable, prospect: Prospect) -> _Facets:
                 named_count += mask
             unstated_by_name[name] = column.present
             unstated += column.present
-            unstated_share += np.minimum(named_count / len(column.values), 1.0)
+            unstated_share += named_count / (len(column.values) + 1)
     return _Facets(
         matches,
         mismatches,

@@ -55,6 +55,16 @@ def test_a_block_aimed_at_a_region_the_profile_leaves_unstated_yields_to_a_gener
 
 
 @pytest.mark.slow
+def test_a_region_that_is_the_only_one_the_library_names_is_still_a_gamble(
+    tmp_path: Path, embedder: Embedder
+) -> None:
+    # The library knows one region only: that does not put every prospect in it.
+    only_emea = [REGIONS[0], REGIONS[2]]
+    selection = run(tmp_path, embedder, only_emea, needs="Is our data safe with you?")
+    assert chosen(selection, "opening") == ["o-any"]
+
+
+@pytest.mark.slow
 def test_the_why_of_a_block_aimed_at_an_unstated_facet_says_so(
     tmp_path: Path, embedder: Embedder
 ) -> None:
