@@ -16,8 +16,46 @@ pytestmark = pytest.mark.slow
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 AS_OF = dt.date(2026, 11, 24)
 # The figures in the README's quality table (bench/quality.py), less a rounding margin.
-REPORTED = {"bastion": 0.9, "crewline": 0.87}
-TAGS_ONLY = {"bastion": 0.761, "crewline": 0.769}
+REPORTED = {
+    "bastion": 0.9,
+    "clausewise": 0.73,
+    "crewline": 0.87,
+    "ledgerly": 0.675,
+    "verdant": 0.91,
+}
+TAGS_ONLY = {
+    "bastion": 0.761,
+    "clausewise": 0.634,
+    "crewline": 0.769,
+    "ledgerly": 0.602,
+    "verdant": 0.773,
+}
+
+
+def test_every_labelled_set_is_measured_here() -> None:
+    assert sorted(p.parent.name for p in FIXTURES.glob("*/labels.yaml")) == sorted(REPORTED)
+
+
+@pytest.mark.parametrize("name", sorted(REPORTED))
+def test_labels_name_only_eligible_blocks_of_their_slot_and_needs_the_prospect_stated(
+    name: str,
+) -> None:
+    """A label naming a block that could never be chosen there would count against every
+    selection; one naming a need the prospect never wrote could never be found."""
+    folder = FIXTURES / name
+    library = load_library(folder / "library")
+    prospects = {p.id: p for p in load_prospects(folder / "prospects")}
+    labels = load_labels(folder / "labels.yaml")
+    assert set(labels.acceptable) == set(prospects)
+    for prospect_id, slots in labels.acceptable.items():
+        prospect = prospects[prospect_id]
+        for slot, block_ids in slots.items():
+            for block_id in block_ids:
+                block = library.block(block_id)
+                assert block.slot == slot, (prospect_id, block_id)
+                assert is_eligible(block, prospect, AS_OF), (prospect_id, block_id)
+        for phrase in labels.unanswered[prospect_id]:
+            assert phrase.lower() in prospect.needs.lower(), (prospect_id, phrase)
 
 
 @pytest.mark.parametrize("name", sorted(REPORTED))
