@@ -46,6 +46,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.sql import Executable
 
 from tracker.database import create_sync_engine
+from tracker.links import LinkState, state_of
 from tracker.models import Base
 
 _VISITS: Final[Table] = Base.metadata.tables["visits"]
@@ -321,7 +322,7 @@ class Ingestor:
             return Outcome.FORBIDDEN
         if not hmac.compare_digest(item.token_hash, visit.token_hash):
             return Outcome.FORBIDDEN
-        if visit.revoked or (visit.expires_at is not None and visit.expires_at <= item.received_at):
+        if state_of(visit.revoked, visit.expires_at, item.received_at) is not LinkState.LIVE:
             return Outcome.GONE
         sections = self._sections[visit.document_id]
         if any(p not in sections for p in item.beat.dwell) or any(

@@ -88,12 +88,17 @@ async def find_link(session: AsyncSession, token: str) -> ShareLink | None:
 
 
 def link_state(link: ShareLink, now: dt.datetime) -> LinkState:
-    """Whether a prospect can open `link` at `now`, and if not why; a link is expired from its
-    `expires_at` on, so one expiring exactly at `now` is expired. `is_live` is the same rule
-    for queries: change both together."""
-    if link.revoked_at is not None:
+    """Whether a prospect can open `link` at `now`, and if not why."""
+    return state_of(link.revoked_at is not None, link.expires_at, now)
+
+
+def state_of(revoked: bool, expires_at: dt.datetime | None, now: dt.datetime) -> LinkState:
+    """The rule behind `link_state`, for callers holding a link's columns rather than the
+    link (the heartbeat writer). A link is expired from its `expires_at` on, so one expiring
+    exactly at `now` is expired. `is_live` is the same rule for queries: change both together."""
+    if revoked:
         return LinkState.REVOKED
-    if link.expires_at is not None and link.expires_at <= now:
+    if expires_at is not None and expires_at <= now:
         return LinkState.EXPIRED
     return LinkState.LIVE
 
