@@ -4,7 +4,8 @@ For each fixture set: the share of chosen blocks that the labels accept, for pit
 four baselines that see the same eligible blocks: random choice (mean of 20 seeds), tags only
 (+1 per facet naming the prospect's value, -1 per facet aimed elsewhere), embeddings only
 (cosine to the whole needs text), and the naive sum of the two. Also how many of the labelled
-unanswerable needs pitchmap reports, and how many needs it reports in all.
+unanswerable needs pitchmap reports, how many needs it reports in all, and in how many slots
+taking several blocks it chose two the labels' `same_message` groups call one message.
 Last line: `quality pitchmap=<x> random=<r> tags=<t> embeddings=<e> naive_sum=<n>` (pooled).
 """
 
@@ -116,7 +117,9 @@ def main() -> None:
         ours = pooled["pitchmap"][-1]
         print(
             f"{folder.name:<12} unanswered needs: {ours.unanswered_found}/"
-            f"{ours.unanswered_labelled} labelled found, {ours.unanswered_reported} reported"
+            f"{ours.unanswered_labelled} labelled found, {ours.unanswered_reported} reported; "
+            f"one message twice in {ours.repeated_message_slots} of {ours.multi_block_slots} "
+            "multi-block slots"
         )
     shares = {
         method: sum(q.acceptable for q in qs) / max(1, sum(q.chosen for q in qs))

@@ -10,7 +10,9 @@ import pytest
 
 from engine import Embedder, Selector, index_library, load_library, load_prospects
 from engine.eligibility import is_eligible
+from engine.errors import LibraryError
 from engine.evaluate import load_labels, measure
+from engine.select import Section, Selection
 
 pytestmark = pytest.mark.slow
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
@@ -56,6 +58,34 @@ def test_labels_name_only_eligible_blocks_of_their_slot_and_needs_the_prospect_s
                 assert is_eligible(block, prospect, AS_OF), (prospect_id, block_id)
         for phrase in labels.unanswered[prospect_id]:
             assert phrase.lower() in prospect.needs.lower(), (prospect_id, phrase)
+    for group in labels.same_message:
+        assert len({library.block(block_id).slot for block_id in group}) == 1, group
+
+
+def test_a_slot_carrying_one_message_twice_is_counted(tmp_path: Path) -> None:
+    path = tmp_path / "labels.yaml"
+    path.write_text(
+        "same_message:\n  - [v-a, v-b]\n"
+        "p-one:\n  slots:\n    value: [v-a, v-b, v-c]\n"
+        "p-two:\n  slots:\n    value: [v-a, v-b, v-c]\n",
+        encoding="utf-8",
+    )
+    labels = load_labels(path)
+    assert set(labels.acceptable) == {"p-one", "p-two"}
+
+    def chose(prospect: str, *blocks: str) -> Selection:
+        return Selection(prospect, tuple(Section("value", b, 0.0, "") for b in blocks), (), ())
+
+    quality = measure([chose("p-one", "v-a", "v-b"), chose("p-two", "v-a", "v-c")], labels)
+    assert (quality.acceptable, quality.chosen) == (4, 4)  # each pick is acceptable alone
+    assert (quality.repeated_message_slots, quality.multi_block_slots) == (1, 2)
+
+
+def test_same_message_groups_must_be_lists(tmp_path: Path) -> None:
+    path = tmp_path / "labels.yaml"
+    path.write_text("same_message: v-a\n", encoding="utf-8")
+    with pytest.raises(LibraryError, match="same_message"):
+        load_labels(path)
 
 
 @pytest.mark.parametrize("name", sorted(REPORTED))
