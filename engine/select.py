@@ -8,9 +8,9 @@ A block's score adds three things, each bounded so no single one decides alone:
   each facet aimed only at other values; a facet the block leaves empty is neutral; a facet
   the block names but the prospect's profile leaves unstated counts its expected fit, as if
   the prospect held any of the library's values for it, or one no block names, equally
-  likely. A block written
-  against the prospect's own competitor earns a larger bonus: "why switch from the tool you
-  have" is the first question such a prospect asks, and no other targeting is as specific;
+  likely. A block written against the prospect's own competitor earns a larger bonus: "why
+  switch from the tool you have" is the first question such a prospect asks, and no other
+  targeting is as specific;
 - coherence: later slots lean towards blocks that support what earlier slots already said,
   so proof backs the value claimed rather than merely echoing the needs.
 Within a slot that takes several blocks, a block that repeats one already chosen is
