@@ -18,6 +18,7 @@ import numpy as np
 from engine.embed import Embedder, EmbeddingCache, Progress, Vectors
 from engine.hnsw import DEFAULT_THRESHOLD
 from engine.index import BlockIndex
+from engine.lexical import Lexicon
 from engine.library import Block, Library, passage_hash
 from engine.table import BlockTable
 
@@ -69,7 +70,9 @@ def index_library(
         index.vectors(ids),
         [np.stack([cache.get(passage_hash(p)) for p in b.passages]) for b in library.blocks],
     )
-    table = replace(table, nearest=index.candidates(ids, table.slot_rows))
+    table = replace(
+        table, nearest=index.candidates(ids, table.slot_rows), lexicon=Lexicon.build(library.blocks)
+    )
     needed_model = sum(any(passage_hash(p) in missing for p in b.passages) for b in library.blocks)
     report = IndexReport(len(library.blocks), needed_model, len(missing), *synced)
     return IndexedLibrary(library, table, report)

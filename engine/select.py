@@ -3,7 +3,8 @@
 A block's score adds three things, each bounded so no single one decides alone:
 - relevance: the cosine similarity of the block to the prospect's needs read as a whole, plus
   that of its passage closest to any one need statement (plus a little of its similarity
-  to the prospect's profile words);
+  to the prospect's profile words), plus the TF-IDF overlap of its words with the need
+  statement it shares most with (engine/lexical.py: exact where the small model is vague);
 - facet fit: a bonus for each facet that names the prospect's value, a larger penalty for
   each facet aimed only at other values; a facet the block leaves empty is neutral; a facet
   the block names but the prospect's profile leaves unstated counts its expected fit, as if
@@ -49,6 +50,7 @@ class Weights:
 
     needs_text: float = 0.5
     best_passage: float = 0.5
+    lexical: float = 0.4
     profile: float = 0.2
     facet_match: float = 0.15
     # Replaces facet_match for the competitor facet (eligibility lets through only the blocks
@@ -213,6 +215,8 @@ def _fit(
     and the blocks nearest each need (for the unanswered-needs report)."""
     facets = _facets(table, prospect)
     near, relevance = _block_similarities(table, query, allowed, w)
+    if table.lexicon is not None and len(query.needs):
+        relevance += w.lexical * table.lexicon.similarity(query.needs).max(axis=0)
     facet_fit = w.facet_match * facets.matches - w.facet_mismatch * facets.mismatches
     rival = facets.matched.get(COMPETITOR)
     if rival is not None:

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
-from functools import lru_cache
+from functools import cache, lru_cache
 
 import numpy as np
-from threadpoolctl import threadpool_limits
+from threadpoolctl import ThreadpoolController
 
 from engine.eligibility import COMPETITOR
 from engine.embed import Embedder, Vectors
@@ -56,7 +56,7 @@ class Selector:
         query = self.query(prospect)
         # Selection's matrix products are small: one BLAS thread does them as fast, and idle
         # BLAS threads spinning beside the model's would slow the next query (measured 1.6x).
-        with threadpool_limits(limits=1, user_api="blas"):
+        with _threadpools().limit(limits=1, user_api="blas"):
             return select(
                 self.indexed.library,
                 self.indexed.table,
@@ -72,3 +72,10 @@ class Selector:
         for blocks whose text speaks to that world even when their tags are silent."""
         facets = [f for f in sorted(self.indexed.table.facets) if f != COMPETITOR]
         return ", ".join(v for f in facets for v in prospect.facet(f))
+
+
+@cache
+def _threadpools() -> ThreadpoolController:
+    """Scanning the process for BLAS libraries costs ~1 ms: done at the first selection (once
+    numpy and the model's runtime are loaded), not at every one."""
+    return ThreadpoolController()

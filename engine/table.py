@@ -16,6 +16,7 @@ from numpy.typing import NDArray
 
 from engine.embed import Vectors
 from engine.hnsw import Candidates
+from engine.lexical import Lexicon
 from engine.library import Block
 
 Mask = NDArray[np.bool_]
@@ -56,6 +57,9 @@ class BlockTable:
     # Above the HNSW threshold (engine/hnsw.py), the blocks worth scoring for a prospect;
     # None below it, where every eligible block is scored exactly.
     nearest: Candidates | None = None
+    # The blocks' words for the lexical half of relevance (engine/lexical.py); None where a
+    # table is built for a check that scores nothing (eligibility of one block).
+    lexicon: Lexicon | None = None
 
     @classmethod
     def build(

@@ -6,11 +6,19 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 
-from engine import Embedder, Selector, index_library, load_library, load_prospects
+from engine import (
+    Embedder,
+    Selection,
+    Selector,
+    index_library,
+    load_library,
+    load_prospects,
+)
 from engine.embed import Vectors
 from engine.index import BlockIndex
 from engine.library import Block
@@ -118,4 +126,25 @@ def test_selection_through_hnsw_retrieval_equals_exact_when_every_slot_fits_a_sh
     assert approximate.table.nearest is not None and exact.indexed.table.nearest is None
     graph = Selector(approximate, embedder)
     for prospect in load_prospects(FIXTURES / "bastion" / "prospects"):
-        assert graph.select(prospect, AS_OF) == exact.select(prospect, AS_OF)
+        assert same_choice(graph.select(prospect, AS_OF), exact.select(prospect, AS_OF))
+
+
+def same_choice(a: Selection, b: Selection) -> bool:
+    """Equal but for float noise: the two paths multiply the same vectors in another order,
+    which can move a score's last rounded digit."""
+    same_scores = np.allclose(scores(a), scores(b), atol=1e-3)
+    return a.gaps == b.gaps and without_scores(a) == without_scores(b) and same_scores
+
+
+def items(selection: Selection) -> list[dict[str, Any]]:
+    data = selection.to_dict()
+    alternatives = [a for alts in data["alternatives"].values() for a in alts]
+    return [*data["sections"], *data["unanswered_needs"], *alternatives]
+
+
+def scores(selection: Selection) -> list[float]:
+    return [item.get("score", item.get("best_score")) for item in items(selection)]
+
+
+def without_scores(selection: Selection) -> list[dict[str, Any]]:
+    return [{k: v for k, v in item.items() if "score" not in k} for item in items(selection)]

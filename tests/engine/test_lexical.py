@@ -1,0 +1,77 @@
+"""The lexical half of relevance: stemmed TF-IDF overlap between need statements and blocks,
+and its place in selection (it separates blocks the model scores alike)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+
+from engine import Block, Library, MessageMap, Prospect, Query, Slot, Weights, select
+from engine.lexical import Lexicon, words
+from engine.markdown import parse
+from engine.table import BlockTable
+
+AS_OF = dt.date(2026, 11, 24)
+
+
+def blocks(*bodies: str) -> list[Block]:
+    return [
+        Block(f"b{i}", "value", "", body, "approved", nodes=parse(body))
+        for i, body in enumerate(bodies)
+    ]
+
+
+def test_words_are_stemmed_and_stop_words_dropped() -> None:
+    assert words("The renewals were renewed, and invoicing of invoices") == [
+        "renew",
+        "renew",
+        "invoic",
+        "invoic",
+    ]
+    assert words("a I s") == []  # single letters and stop words carry nothing
+
+
+def test_a_stemmed_word_matches_across_its_forms() -> None:
+    lexicon = Lexicon.build(blocks("Renewal alerts before every notice date.", "Faster approvals."))
+    (row,) = lexicon.similarity(["Our renewals slip past their notice dates"])
+    assert row[0] > 0.5
+    assert row[1] == 0.0
+
+
+def test_a_word_rare_in_the_library_counts_more_than_a_common_one() -> None:
+    lexicon = Lexicon.build(
+        blocks(
+            "Platform for fleets: cut idling.",
+            "Platform for fleets: plan routes.",
+            "Platform for fleets: coach drivers.",
+        )
+    )
+    idling, routes, coaching = lexicon.similarity(["idling on our platform"])[0]
+    assert idling > 2 * max(routes, coaching)
+    assert routes == coaching > 0  # "platform" and "fleets" alone: shared by every block
+
+
+def test_a_library_without_a_word_to_match_scores_zero_rather_than_failing() -> None:
+    lexicon = Lexicon.build(blocks("The", "and of"))
+    assert lexicon.similarity(["idling"]).shape == (1, 2)
+    assert not lexicon.similarity(["idling"]).any()
+    assert lexicon.similarity([]).shape == (0, 2)
+
+
+def test_between_blocks_the_model_scores_alike_the_one_using_the_needs_words_wins() -> None:
+    # Same vector for both: the model cannot tell them apart, and the first would win a tie.
+    chosen = blocks("We reduce wasted fuel for fleets.", "We cut engine idling at depots.")
+    vectors = np.tile(np.eye(4, dtype=np.float32)[:1], (2, 1))
+    table = replace(BlockTable.build(chosen, vectors), lexicon=Lexicon.build(chosen))
+    library = Library(Path("."), MessageMap("m", (Slot("value", "Value"),)), tuple(chosen))
+    prospect = Prospect("p", "Co", needs="Drivers leave engines idling for hours.")
+    query = Query((prospect.needs,), vectors[:1], vectors[0], None)
+
+    def pick(weights: Weights) -> str:
+        return select(library, table, prospect, query, AS_OF, weights).sections[0].block_id
+
+    assert pick(Weights()) == "b1"
+    assert pick(Weights(lexical=0.0)) == "b0"
