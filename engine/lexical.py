@@ -59,6 +59,21 @@ class Lexicon:
         queries = self.vectorizer.transform(list(statements)).astype(np.float32)
         return np.asarray((queries @ self.postings).toarray(), dtype=np.float32)
 
+    def shared_words(self, statement: str, block: int, limit: int = 3) -> tuple[str, ...]:
+        """The statement's words, as the prospect wrote them, that the block uses too: the
+        rarest in the library first, as they are the ones that told the block apart."""
+        if self.postings is None:
+            return ()
+        vocabulary = self.vectorizer.vocabulary_
+        first_form: dict[int, str] = {}
+        for word in _WORD.findall(statement.lower()):
+            term = vocabulary.get(_stem(word)) if word not in ENGLISH_STOP_WORDS else None
+            if term is not None:
+                first_form.setdefault(term, word)
+        terms = [t for t in first_form if self.postings[t, block]]
+        terms.sort(key=lambda t: -self.vectorizer.idf_[t])
+        return tuple(first_form[t] for t in terms[:limit])
+
 
 def words(text: str) -> list[str]:
     """Lower-cased, stop words dropped, each word reduced to its stem."""

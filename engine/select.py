@@ -63,6 +63,8 @@ class Weights:
     redundancy_floor: float = 0.7
     # A need is "answered" by a block at least this similar (all-MiniLM-L6-v2 cosine).
     answered: float = 0.45
+    # The `why` names the words a block shares with a need from this TF-IDF overlap on.
+    words_shown: float = 0.15
     alternatives: int = 3
 
 
@@ -129,6 +131,8 @@ class _Fit:
     unstated: dict[str, NDArray[np.bool_]]
     values: dict[str, tuple[str, ...]]
     need_scores: Scores
+    # Per need statement and block: TF-IDF overlap of their words (engine/lexical.py).
+    need_words: Scores
     shortlists: dict[str, NDArray[np.intp]]
 
 
@@ -215,8 +219,9 @@ def _fit(
     and the blocks nearest each need (for the unanswered-needs report)."""
     facets = _facets(table, prospect)
     near, relevance = _block_similarities(table, query, allowed, w)
-    if table.lexicon is not None and len(query.needs):
-        relevance += w.lexical * table.lexicon.similarity(query.needs).max(axis=0)
+    need_words = _need_words(table, query)
+    if len(query.needs):
+        relevance += w.lexical * need_words.max(axis=0)
     facet_fit = w.facet_match * facets.matches - w.facet_mismatch * facets.mismatches
     rival = facets.matched.get(COMPETITOR)
     if rival is not None:
@@ -244,8 +249,16 @@ def _fit(
         facets.unstated_by_name,
         facets.values,
         need_scores,
+        need_words,
         shortlists,
     )
+
+
+def _need_words(table: BlockTable, query: Query) -> Scores:
+    """Zero where the table has no lexicon (tables built for a check that scores nothing)."""
+    if table.lexicon is None:
+        return np.zeros((len(query.needs), len(table)), dtype=np.float32)
+    return table.lexicon.similarity(query.needs)
 
 
 def _block_similarities(
@@ -458,12 +471,28 @@ def _why(
     ]
     if answers:
         parts.append("answers: " + "; ".join(answers))
+    words = _shared_words(table, query, fit, index, w)
+    if words:
+        parts.append("uses your words: " + ", ".join(words))
     if chosen:
         support = table.vectors[chosen] @ table.vectors[index]
         best = int(np.argmax(support))
         if support[best] >= w.redundancy_floor:
             parts.append(f"supports {table.blocks[chosen[best]].id}")
     return "; ".join(parts)
+
+
+def _shared_words(
+    table: BlockTable, query: Query, fit: _Fit, index: int, w: Weights
+) -> tuple[str, ...]:
+    """The words of the need statement the block shares most with, once the overlap is enough
+    to have moved its score (a single common word shared is chance, not a reason)."""
+    if table.lexicon is None or not len(query.needs):
+        return ()
+    need = int(np.argmax(fit.need_words[:, index]))
+    if fit.need_words[need, index] < w.words_shown:
+        return ()
+    return table.lexicon.shared_words(query.needs[need], index)
 
 
 def _clip(text: str, limit: int = 60) -> str:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from engine import Block, Library, MessageMap, Prospect, Query, Slot, Weights, select
+from engine import Block, Library, MessageMap, Prospect, Query, Section, Slot, Weights, select
 from engine.lexical import Lexicon, words
 from engine.markdown import parse
 from engine.table import BlockTable
@@ -70,8 +70,22 @@ def test_between_blocks_the_model_scores_alike_the_one_using_the_needs_words_win
     prospect = Prospect("p", "Co", needs="Drivers leave engines idling for hours.")
     query = Query((prospect.needs,), vectors[:1], vectors[0], None)
 
-    def pick(weights: Weights) -> str:
-        return select(library, table, prospect, query, AS_OF, weights).sections[0].block_id
+    def pick(weights: Weights) -> Section:
+        return select(library, table, prospect, query, AS_OF, weights).sections[0]
 
-    assert pick(Weights()) == "b1"
-    assert pick(Weights(lexical=0.0)) == "b0"
+    assert pick(Weights()).block_id == "b1"
+    assert pick(Weights()).why.endswith("; uses your words: engines, idling")
+    assert pick(Weights(lexical=0.0)).block_id == "b0"
+    # Under the overlap at which a shared word is a reason, the why does not name it.
+    assert "uses your words" not in pick(Weights(words_shown=0.99)).why
+
+
+def test_shared_words_come_as_written_rarest_in_the_library_first() -> None:
+    lexicon = Lexicon.build(
+        blocks("Platform for fleets: cut idling at depots.", "Platform for fleets: plan routes.")
+    )
+    statement = "Our fleets idle at the depots; the platform is slow"
+    assert lexicon.shared_words(statement, 0) == ("idle", "depots", "fleets")
+    assert lexicon.shared_words(statement, 1) == ("fleets", "platform")
+    assert lexicon.shared_words(statement, 0, limit=1) == ("idle",)
+    assert lexicon.shared_words("nothing in common", 0) == ()
