@@ -13,31 +13,37 @@ Measured on the five labelled sets: bench/quality.py and README "Selection quali
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+import threading
+import unicodedata
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
 
 import numpy as np
 import snowballstemmer
 from numpy.typing import NDArray
+from scipy.sparse import csr_matrix
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, TfidfVectorizer
 
 from engine.library import Block
 
-_WORD = re.compile(r"[a-z0-9]{2,}")
+# Letters and digits of any script, two or more: "électronique" stays whole.
+_WORD = re.compile(r"[^\W_]{2,}")
+# The pure-Python stemmer keeps its state on the object: threads selecting at once (the
+# server selects in worker threads) would stem each other's words wrongly.
 _STEMMER = snowballstemmer.stemmer("english")
+_STEMMER_LOCK = threading.Lock()
 
 
 @dataclass(frozen=True)
 class Lexicon:
     """The library's vocabulary with its IDF weights, and every block as a unit TF-IDF row."""
 
-    vectorizer: Any
+    vectorizer: TfidfVectorizer
     # Sparse (terms x blocks), a posting list per term: a prospect's few words read only
     # their own rows (10x faster than multiplying by the blocks x terms matrix at 10k
     # blocks). None when the library has no word worth matching.
-    postings: Any
+    postings: csr_matrix | None
     blocks: int
 
     @classmethod
@@ -53,7 +59,8 @@ class Lexicon:
         return cls(vectorizer, matrix.T.tocsr().astype(np.float32), len(blocks))
 
     def similarity(self, statements: Sequence[str]) -> NDArray[np.float32]:
-        """Per statement and block: the cosine of their TF-IDF vectors, in [0, 1]."""
+        """Per statement and block: the cosine of their TF-IDF vectors, in [0, 1] (unit rows:
+        a long block is not favoured for having more words)."""
         if self.postings is None or not statements:
             return np.zeros((len(statements), self.blocks), dtype=np.float32)
         queries = self.vectorizer.transform(list(statements)).astype(np.float32)
@@ -66,8 +73,8 @@ class Lexicon:
             return ()
         vocabulary = self.vectorizer.vocabulary_
         first_form: dict[int, str] = {}
-        for word in _WORD.findall(statement.lower()):
-            term = vocabulary.get(_stem(word)) if word not in ENGLISH_STOP_WORDS else None
+        for word, stem in _words(statement):
+            term = vocabulary.get(stem)
             if term is not None:
                 first_form.setdefault(term, word)
         terms = [t for t in first_form if self.postings[t, block]]
@@ -76,12 +83,22 @@ class Lexicon:
 
 
 def words(text: str) -> list[str]:
-    """Lower-cased, stop words dropped, each word reduced to its stem."""
-    return [_stem(w) for w in _WORD.findall(text.lower()) if w not in ENGLISH_STOP_WORDS]
+    """The stems TF-IDF counts: stop words dropped, case ignored."""
+    return [stem for _, stem in _words(text)]
+
+
+def _words(text: str) -> Iterator[tuple[str, str]]:
+    """Each word as written, with its stem. NFC first: an accent typed as a separate
+    combining mark would otherwise cut the word in two."""
+    for word in _WORD.findall(unicodedata.normalize("NFC", text)):
+        lower = word.lower()
+        if lower not in ENGLISH_STOP_WORDS:
+            yield word, _stem(lower)
 
 
 @lru_cache(maxsize=65536)
 def _stem(word: str) -> str:
     """A library repeats a few thousand words: each is stemmed once (the stemmer is Python)."""
-    stem: str = _STEMMER.stemWord(word)
+    with _STEMMER_LOCK:
+        stem: str = _STEMMER.stemWord(word)
     return stem

@@ -36,7 +36,7 @@ from engine.embed import Vectors
 from engine.learning import Engagement, Nudges, describe, nudges
 from engine.library import Library
 from engine.prospect import Prospect
-from engine.table import BlockTable
+from engine.table import BlockTable, Mask
 
 Scores = NDArray[np.float32]
 # Blocks per slot whose passages are read for each prospect; beyond it, the rest of a slot is
@@ -148,10 +148,13 @@ def select(
     """Pure choice from loaded objects; the same inputs always give the same selection."""
     w = weights or Weights()
     allowed = eligible(table, prospect, as_of)
+    need_words = _need_words(table, query)
     if table.nearest is not None:
-        # Above the HNSW threshold only the eligible blocks retrieved per slot are scored.
-        allowed = table.nearest.among(_query_vectors(query, w)[0], allowed, SHORTLIST)
-    fit = _fit(library, table, prospect, query, allowed, w)
+        # Above the HNSW threshold only the eligible blocks retrieved per slot are scored: the
+        # nearest by vector, and the best by words, which the vectors may rank far away.
+        near = table.nearest.among(_query_vectors(query, w)[0], allowed, SHORTLIST)
+        allowed = near | _best_worded(table, need_words, allowed)
+    fit = _fit(library, table, prospect, query, allowed, need_words, w)
     learned = _learned(engagement, table, fit, prospect)
     sections: list[Section] = []
     gaps: list[str] = []
@@ -212,6 +215,7 @@ def _fit(
     prospect: Prospect,
     query: Query,
     allowed: NDArray[np.bool_],
+    need_words: Scores,
     w: Weights,
 ) -> _Fit:
     """Scores in two passes: block vectors rank every eligible block cheaply, then passages
@@ -219,7 +223,6 @@ def _fit(
     and the blocks nearest each need (for the unanswered-needs report)."""
     facets = _facets(table, prospect)
     near, relevance = _block_similarities(table, query, allowed, w)
-    need_words = _need_words(table, query)
     if len(query.needs):
         relevance += w.lexical * need_words.max(axis=0)
     facet_fit = w.facet_match * facets.matches - w.facet_mismatch * facets.mismatches
@@ -259,6 +262,18 @@ def _need_words(table: BlockTable, query: Query) -> Scores:
     if table.lexicon is None:
         return np.zeros((len(query.needs), len(table)), dtype=np.float32)
     return table.lexicon.similarity(query.needs)
+
+
+def _best_worded(table: BlockTable, need_words: Scores, allowed: NDArray[np.bool_]) -> Mask:
+    """Per slot, the SHORTLIST eligible blocks sharing most words with a need."""
+    found = np.zeros(len(table), dtype=bool)
+    if not len(need_words):
+        return found
+    best = need_words.max(axis=0)
+    for slot in table.slot_rows:
+        rows = _allowed_rows(table, slot, allowed & (best > 0))
+        found[_top(rows, best)] = True
+    return found
 
 
 def _block_similarities(
@@ -439,7 +454,8 @@ def _unanswered(
 def _why(
     table: BlockTable, query: Query, fit: _Fit, index: int, chosen: list[int], w: Weights
 ) -> str:
-    """A reason a rep can read in one line: targeting, the needs answered, what it supports."""
+    """A reason a rep can read in one line: targeting, the needs answered, the prospect's
+    words it uses, what it supports."""
     block = table.blocks[index]
     parts: list[str] = []
     matched = {

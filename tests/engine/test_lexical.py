@@ -4,12 +4,28 @@ and its place in selection (it separates blocks the model scores alike)."""
 from __future__ import annotations
 
 import datetime as dt
+import sys
+import unicodedata
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
+import snowballstemmer
 
-from engine import Block, Library, MessageMap, Prospect, Query, Section, Slot, Weights, select
+from engine import (
+    Block,
+    Library,
+    MessageMap,
+    Prospect,
+    Query,
+    Section,
+    Slot,
+    Weights,
+    lexical,
+    select,
+)
+from engine.index import BlockIndex
 from engine.lexical import Lexicon, words
 from engine.markdown import parse
 from engine.table import BlockTable
@@ -89,3 +105,62 @@ def test_shared_words_come_as_written_rarest_in_the_library_first() -> None:
     assert lexicon.shared_words(statement, 1) == ("fleets", "platform")
     assert lexicon.shared_words(statement, 0, limit=1) == ("idle",)
     assert lexicon.shared_words("nothing in common", 0) == ()
+
+
+def test_words_of_any_script_are_kept_whole_and_shown_as_written() -> None:
+    lexicon = Lexicon.build(
+        blocks("La facturation électronique, prête pour 2026.", "SOX audit trail.")
+    )
+    assert lexicon.shared_words("Réduire la facturation électronique", 0) == (
+        "la",
+        "facturation",
+        "électronique",
+    )
+    assert lexicon.shared_words("Our SOX audits", 1) == ("SOX", "audits")
+    # An accent typed as a combining mark (NFD) is the same word.
+    assert words(unicodedata.normalize("NFD", "électronique")) == words("électronique")
+
+
+def test_stemming_from_many_threads_at_once_gives_each_word_its_own_stem() -> None:
+    """The server selects in worker threads; the stemmer keeps state between calls."""
+    roots = ["invoic", "renew", "approv", "process", "reconcil", "schedul", "automat", "manag"]
+    endings = ["ing", "ed", "ations", "ement", "ers", "ingly", "es", "ation"]
+    vocabulary = [f"{p}{r}{e}" for p in ("", "re", "pre", "un") for r in roots for e in endings]
+    fresh = snowballstemmer.stemmer("english")
+    expected = [fresh.stemWord(word) for word in vocabulary]
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        for _ in range(5):
+            lexical._stem.cache_clear()
+            with ThreadPoolExecutor(4) as pool:
+                results = list(pool.map(lambda _: [lexical._stem(w) for w in vocabulary], range(4)))
+            assert all(result == expected for result in results)
+    finally:
+        sys.setswitchinterval(interval)
+
+
+def test_above_the_hnsw_threshold_words_bring_in_a_block_the_vectors_rank_last() -> None:
+    """Retrieval by vector keeps the 1,024 nearest blocks; one that the vectors rank last but
+    that alone uses the need's words must still be scored, and win as it does exactly."""
+    count, dimension = 1500, 16
+    rng = np.random.default_rng(7)
+    cosines = np.append(rng.uniform(0.02, 0.1, count - 1), 0.0)  # the last block is the far one
+    sideways = rng.standard_normal((count, dimension - 1))
+    sideways /= np.linalg.norm(sideways, axis=1, keepdims=True)
+    vectors = np.hstack([cosines[:, None], np.sqrt(1 - cosines[:, None] ** 2) * sideways])
+    titles = [f"Platform module {i}" for i in range(count - 1)] + ["Zymurgy audits, done"]
+    chosen = [Block(f"b{i:04d}", "value", t, "", "approved") for i, t in enumerate(titles)]
+    index = BlockIndex(dimension)
+    index.sync(chosen, lambda bs: vectors[[int(b.id[1:]) for b in bs]], hnsw_threshold=count)
+    ids = [b.id for b in chosen]
+    exact = replace(BlockTable.build(chosen, index.vectors(ids)), lexicon=Lexicon.build(chosen))
+    retrieved = replace(exact, nearest=index.candidates(ids, exact.slot_rows))
+    assert retrieved.nearest is not None
+    library = Library(Path("."), MessageMap("m", (Slot("value", "Value"),)), tuple(chosen))
+    need = np.eye(dimension, dtype=np.float32)[0]
+    prospect = Prospect("p", "Co", needs="Our zymurgy audits keep failing.")
+    query = Query((prospect.needs,), need[None, :], need, None)
+    for table in (exact, retrieved):
+        (section,) = select(library, table, prospect, query, AS_OF).sections
+        assert section.block_id == "b1499"
