@@ -51,8 +51,10 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
 )
-out = Console(soft_wrap=True)
-err = Console(stderr=True, soft_wrap=True)
+# Markup off: what is printed (needs, key names, block text) is data, and "[/x]" in a
+# prospect's needs would otherwise stop the command with a MarkupError.
+out = Console(soft_wrap=True, markup=False)
+err = Console(stderr=True, soft_wrap=True, markup=False)
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -90,10 +92,10 @@ def reports_errors(command: Callable[P, R]) -> Callable[P, R]:
             return command(*args, **kwargs)
         except InputError as exc:
             for problem in exc.problems:
-                err.print(f"error: {problem}", markup=False, highlight=False)
+                err.print(f"error: {problem}", highlight=False)
             raise typer.Exit(2) from None
         except PitchmapError as exc:
-            err.print(f"error: {exc}", markup=False, highlight=False)
+            err.print(f"error: {exc}", highlight=False)
             raise typer.Exit(1) from None
 
     return run
@@ -112,7 +114,7 @@ def parse_as_of(value: str | None) -> dt.date:
 @contextmanager
 def progress_bar(description: str) -> Iterator[Callable[[int, int], None]]:
     """A progress bar on stderr, advanced by the engine's (done, total) callbacks."""
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
+    columns = (TextColumn("{task.description}", markup=False), BarColumn(), MofNCompleteColumn())
     with Progress(*columns, TimeElapsedColumn(), console=err, transient=False) as bar:
         tasks: list[TaskID] = []
 
@@ -308,7 +310,6 @@ def import_command(
     if any(d.slot_guessed for d in drafts):
         err.print(
             "note: slots were guessed from the titles; check each draft's slot before approving",
-            markup=False,
             highlight=False,
         )
 
@@ -538,7 +539,6 @@ def purge_command(
         f"removed {done.visits} visits started more than {days} days ago, "
         f"{done.section_time} section-time rows and {done.view_events} heartbeats; "
         f"kept {done.kept} such visits that are not rolled up yet",
-        markup=False,
         highlight=False,
     )
     print(done.rows, flush=True)

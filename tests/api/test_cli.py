@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import yaml
 
 from tests.factories import write_block, write_library, write_prospect
 
@@ -162,6 +163,19 @@ def test_select_stdout_holds_only_the_json_lines_and_progress_goes_to_stderr(
     assert "embedding" not in run.stdout
 
 
+def test_the_readable_table_prints_needs_as_written_even_when_they_look_like_markup(
+    select_runs: SelectRuns, tmp_path: Path
+) -> None:
+    """Without --json the table goes through rich: a need holding "[/x]" once stopped the
+    command with a MarkupError, and "[bold]" would have been swallowed."""
+    need = "Our budget is [bold]tight[/bold] and [/weird] tags close nothing [link=x]"
+    prospect = write_prospect(tmp_path, id="p-brackets", needs=need)
+    library = select_runs.library
+    run = pitchmap(select_runs.data_dir, "select", "--library", library, "--prospects", prospect)
+    assert run.code == 0, run.stderr
+    assert "[bold]tight[/bold]" in run.stdout and "[/weird]" in run.stdout
+
+
 def test_select_twice_gives_byte_identical_output(select_runs: SelectRuns) -> None:
     assert select_runs.second.code == 0, select_runs.second.stderr
     assert select_runs.second.stdout == select_runs.first.stdout
@@ -244,6 +258,18 @@ def test_an_impossible_as_of_date_is_refused(tmp_path: Path) -> None:
     assert run.stdout == ""
     assert "--as-of" in run.stderr
     assert not data_dir.exists()
+
+
+def test_a_library_name_that_looks_like_markup_is_shown_as_written(tmp_path: Path) -> None:
+    library = small_library(tmp_path / "lib")
+    message_map = library / "message_map.yaml"
+    data = yaml.safe_load(message_map.read_text())
+    message_map.write_text(yaml.safe_dump({**data, "name": "Acme [/x] pitch"}))
+
+    run = pitchmap(tmp_path / "data", "index", "--library", library)
+
+    assert run.code == 0, run.stderr
+    assert "embedding Acme [/x] pitch" in run.stderr
 
 
 def test_index_prints_a_one_line_summary_and_a_second_run_embeds_nothing(tmp_path: Path) -> None:
