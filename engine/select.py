@@ -5,9 +5,11 @@ A block's score adds three things, each bounded so no single one decides alone:
   that of its passage closest to any one need statement (plus a little of its similarity
   to the prospect's profile words), plus the TF-IDF overlap of its words with the need
   statement it shares most with (engine/lexical.py: exact where the small model is vague);
-- facet fit: a bonus for each facet that names the prospect's value, a larger penalty for
-  each facet aimed only at other values; a facet the block leaves empty is neutral; a facet
-  the block names but the prospect's profile leaves unstated counts its expected fit, as if
+- facet fit: a bonus for each facet that names the prospect's value (smaller the more
+  values the facet also names: a block for "finance, procurement" is less aimed at finance
+  than one for finance alone), a larger penalty for each facet aimed only at other values;
+  a facet the block leaves empty is neutral; a facet the block names but the prospect's
+  profile leaves unstated counts its expected fit, as if
   the prospect held any of the library's values for it, or one no block names, equally
   likely. A block written against the prospect's own competitor earns a larger bonus: "why
   switch from the tool you have" is the first question such a prospect asks, and no other
@@ -305,6 +307,7 @@ def _query_vectors(query: Query, w: Weights) -> tuple[Vectors, Scores]:
 
 
 class _Facets(NamedTuple):
+    # Per block, summed over facets naming the prospect's value: 1/sqrt(values the facet names).
     matches: Scores
     mismatches: Scores
     # Facets a block names that the prospect leaves unstated: how many, and summed over them
@@ -327,6 +330,12 @@ def _facets(table: BlockTable, prospect: Prospect) -> _Facets:
     a match with probability n/(K+1) and a mismatch otherwise. A generic block, right for
     any value, stays the safe choice. (Without the unnamed value, a library whose blocks
     name a single region would treat every prospect as being in it.)
+
+    A match counts 1/sqrt(n) for a facet naming n values: a block written for four personas
+    is written for none of them in particular, and beats a generic block on the tag alone
+    less than one written for the prospect's persona only. (Measured on the five fixture
+    sets: pooled share 0.840 -> 0.847, no set lower; 1/n and an information-content weight
+    did as well pooled but cost bastion or crewline.)
     """
     n = len(table)
     matches = np.zeros(n, dtype=np.float32)
@@ -344,16 +353,13 @@ def _facets(table: BlockTable, prospect: Prospect) -> _Facets:
             named = column.naming(wanted)
             matched[name] = column.present & named
             mismatched[name] = column.present & ~named
-            matches += matched[name]
+            matches += matched[name] / np.sqrt(np.maximum(column.counts(), 1))
             mismatches += mismatched[name]
         elif name != COMPETITOR and column.present.any():
             # (A competitor block is never eligible for a prospect without a competitor.)
-            named_count = np.zeros(n, dtype=np.float32)
-            for mask in column.values.values():
-                named_count += mask
             unstated_by_name[name] = column.present
             unstated += column.present
-            unstated_share += named_count / (len(column.values) + 1)
+            unstated_share += column.counts() / (len(column.values) + 1)
     return _Facets(
         matches,
         mismatches,

@@ -38,6 +38,13 @@ class FacetColumn:
                 mask |= self.values[value]
         return mask
 
+    def counts(self) -> NDArray[np.float32]:
+        """How many of the facet's values each block names."""
+        count = np.zeros(len(self.present), dtype=np.float32)
+        for mask in self.values.values():
+            count += mask
+        return count
+
 
 @dataclass(frozen=True)
 class BlockTable:

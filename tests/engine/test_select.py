@@ -91,6 +91,35 @@ def test_a_block_for_the_prospects_industry_beats_a_generic_one_and_one_for_anot
     assert [a.block_id for a in selection.alternatives["opening"]] == ["o-any", "o-retail"]
 
 
+def test_a_block_for_the_prospects_persona_alone_beats_one_for_several_personas(
+    tmp_path: Path, embedder: Embedder
+) -> None:
+    # The same words in all three; a tie would go to the first id, o-a-broad.
+    text = "Approvals route themselves, so month-end closes on time."
+    blocks = [
+        {
+            "id": "o-a-broad",
+            "slot": "opening",
+            "title": "Close on time",
+            "body": text,
+            "tags": {"persona": ["finance", "procurement", "operations"]},
+        },
+        {
+            "id": "o-b-narrow",
+            "slot": "opening",
+            "title": "Close on time",
+            "body": text,
+            "tags": {"persona": ["finance"]},
+        },
+        {"id": "o-c-generic", "slot": "opening", "title": "Close on time", "body": text},
+    ]
+    selection = run(tmp_path, embedder, blocks, persona="finance", needs="Close takes weeks.")
+    assert chosen(selection, "opening") == ["o-b-narrow"]
+    scores = {a.block_id: a.score for a in selection.alternatives["opening"]}
+    # Aimed at the prospect among others still beats aimed at nobody in particular.
+    assert scores["o-a-broad"] > scores["o-c-generic"]
+
+
 def test_a_block_against_the_prospects_competitor_beats_one_for_its_industry(
     tmp_path: Path, embedder: Embedder
 ) -> None:
