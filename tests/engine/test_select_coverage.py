@@ -13,7 +13,7 @@ import pytest
 
 from engine import Embedder, Selection, Selector, index_library, load_library, parse_prospect
 from engine.library import Block
-from engine.select import Weights, _diverse_top
+from engine.select import Weights, _diverse_top, _SlotNeeds
 from engine.table import BlockTable
 from tests.factories import write_library
 
@@ -87,13 +87,36 @@ def test_a_second_pick_answers_a_need_the_first_left_open() -> None:
     # b0 and b1 both answer need 0 best (differently worded: dissimilar vectors); b2 answers
     # need 1. Without coverage b1 outranks b2; with it, need 0 is closed by b0.
     table = _table([[1, 0, 0], [0, 1, 0], [0, 0, 1]])
-    needs = np.array([[0.6, 0.55, 0.1], [0.2, 0.2, 0.45]], dtype=np.float32)
+    passages = np.array([[0.6, 0.55, 0.1], [0.2, 0.2, 0.45]], dtype=np.float32)
     w = Weights()
-    scores = (w.best_passage * needs.max(axis=0)).astype(np.float32)
+    scores = (w.best_passage * passages.max(axis=0)).astype(np.float32)
     candidates = np.arange(3, dtype=np.intp)
-    assert _diverse_top(table, candidates, scores, needs, 2, w) == [0, 2]
+    assert _diverse_top(table, candidates, scores, _needs(passages), 2, w) == [0, 2]
     # One need only: plain ranking, as before.
-    assert _diverse_top(table, candidates, scores, needs[:1], 2, w) == [0, 1]
+    assert _diverse_top(table, candidates, scores, _needs(passages[:1]), 2, w) == [0, 1]
     # No needs at all: ranking by score.
     none = np.zeros((0, 3), dtype=np.float32)
-    assert _diverse_top(table, candidates, scores, none, 2, w) == [0, 1]
+    assert _diverse_top(table, candidates, scores, _needs(none), 2, w) == [0, 1]
+
+
+def test_a_second_pick_is_matched_to_the_open_needs_read_as_a_whole() -> None:
+    # Needs 0 and 1 point along the first two axes. b0 answers need 0; b1 speaks to both needs
+    # at once, so it matches the needs read as a whole best; b2 speaks to need 1 alone. Both
+    # answer need 1 equally by passage. Once b0 has closed need 0, b2 says what is still open.
+    statements = np.eye(2, 3, dtype=np.float32)
+    whole = np.array([1, 1, 0], dtype=np.float32) / np.sqrt(2)
+    table = _table([[1, 0, 0], [1, 1, 0], [0, 1, 0]])
+    passages = np.array([[0.9, 0.5, 0.1], [0.1, 0.5, 0.5]], dtype=np.float32)
+    w = Weights()
+    scores = w.needs_text * (table.vectors @ whole) + w.best_passage * passages.max(axis=0)
+    candidates = np.arange(3, dtype=np.intp)
+    needs = _SlotNeeds(passages, statements, whole)
+    assert _diverse_top(table, candidates, scores, needs, 2, w) == [0, 2]
+    # Read against all the needs, as relevance reads them, b1 would take the second place.
+    assert _diverse_top(table, candidates, scores, _needs(passages), 2, w) == [0, 1]
+
+
+def _needs(passages: np.ndarray) -> _SlotNeeds:
+    """Needs credited by passage only (no statement vectors, no needs text)."""
+    statements = np.zeros((len(passages), 3), dtype=np.float32)
+    return _SlotNeeds(passages, statements, None)
