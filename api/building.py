@@ -13,8 +13,10 @@ import datetime as dt
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
-from engine import Prospect, Selection, Selector, UnansweredNeed
+from api import fields
+from engine import Prospect, Selection, Selector, UnansweredNeed, parse_prospect
 from engine.assemble import AssembledDocument, Rep, assemble, render_html
 from engine.assemble.formats import renderer
 from engine.assemble.html import Viewer
@@ -30,6 +32,14 @@ class Built:
     document: AssembledDocument
     files: Mapping[str, bytes]  # pptx, docx, html and the viewer page
     unanswered: tuple[UnansweredNeed, ...]  # kept with the document for marketing's gaps
+
+
+def requested_prospect(body: Mapping[str, Any]) -> Prospect:
+    """The profile in a request body's `prospect` field. The engine names a profile that is no
+    mapping at all `file` (it reads profiles from files), so that refusal is made here, where
+    the field the caller got wrong is known."""
+    profile = fields.body_object(body.get("prospect"), "prospect")
+    return parse_prospect(profile, where="prospect")
 
 
 async def select(

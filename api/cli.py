@@ -6,8 +6,9 @@ import asyncio
 import datetime as dt
 import json
 import multiprocessing
+import os
 import sys
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterable, Iterator
 from contextlib import contextmanager
 from functools import wraps
 from importlib.resources import as_file, files
@@ -212,6 +213,7 @@ def assemble_command(
     settings = Settings.from_env()
     rep = Rep(name=rep_name or settings.rep_name, email=rep_email or settings.rep_email)
     profiles = load_prospects(prospects)
+    check_out(out_dir, [p.id for p in profiles], renderers)
     selector = indexed(library, settings)
     learned = recorded_engagement(selector, profiles, learn, seed)
     documents = assemble_all(selector, profiles, date, rep, learned)
@@ -224,8 +226,31 @@ def assemble_command(
             )
             advance(done, len(documents))
     for path, content in files:
-        write_file(path, content)
+        try:
+            write_file(path, content)
+        except OSError as exc:  # e.g. no permission, a full disk: said, not a traceback
+            problem = Problem(str(path), "--out", f"cannot be written: {exc.strerror or exc}")
+            raise InputError([problem]) from None
         print(path, flush=True)
+
+
+def check_out(out_dir: Path, prospect_ids: list[str], formats: Iterable[str]) -> None:
+    """Refuse, before any work, an --out where the files cannot go (a file where a folder
+    must be, a folder where a file must be, a folder not writable), so that nothing is
+    half-written; only a failure while writing (a full disk) can still stop a run midway."""
+    problems: set[Problem] = set()
+    for prospect_id in prospect_ids:
+        for name in formats:
+            path = out_dir / prospect_id / FILE_NAMES[name]
+            if path.is_dir():
+                problems.add(Problem(str(path), "--out", "is a folder, where a file goes"))
+            existing = next(p for p in path.parents if p.exists())
+            if not existing.is_dir():
+                problems.add(Problem(str(existing), "--out", "is a file, not a folder"))
+            elif not os.access(existing, os.W_OK | os.X_OK):
+                problems.add(Problem(str(existing), "--out", "is a folder you cannot write to"))
+    if problems:
+        raise InputError(sorted(problems))
 
 
 def parse_formats(value: str) -> tuple[str, ...]:

@@ -5,12 +5,13 @@ Every user with the marketing role gets it, through the contract's mail setting 
 outbox. The server sends it on Mondays from SEND_AFTER (UTC) on, for the week just ended;
 `pitchmap digest` sends (or prints) one at any time. A week is claimed in the database before
 its mail goes out (tracker.digest.claim_week), so several workers and the command never send
-one week twice; a week whose mail failed is released and tried again an hour later.
+one week twice; a week whose first mail failed is released and tried again an hour later.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Final
@@ -35,14 +36,16 @@ from tracker.digest import (
     week_of,
 )
 from tracker.gaps import GapTheme, Window, gather_wordings
-from tracker.mail import Mailer, MailError
+from tracker.mail import Mailer, MailError, is_mailable
 from tracker.models import Library
 from tracker.periodic import Periodic
-from tracker.users import list_users
+from tracker.users import UserInfo, list_users
 
 SEND_AFTER: Final = dt.time(7, 0)  # Monday, UTC: the week's figures are in by then
 CHECK_EVERY: Final = dt.timedelta(hours=1)
 SUBJECT: Final = "pitchmap weekly digest"
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -110,25 +113,72 @@ def money(cents: int, currency: str | None) -> str:
     return f"{sign}{whole:,}.{part:02d}" + (f" {currency}" if currency else "")
 
 
-async def send_digest(source: DigestSource, mailer: Mailer, until: dt.datetime) -> int | None:
+@dataclass(frozen=True)
+class Delivery:
+    """Who got a week's digest: `mailed` marketing users, and `missed` ones who did not (an
+    address pitchmap cannot mail, or a mail that failed once others had theirs), each logged."""
+
+    mailed: int
+    missed: int = 0
+
+
+async def send_digest(source: DigestSource, mailer: Mailer, until: dt.datetime) -> Delivery | None:
     """Mail the digest of the week before `until` to every marketing user, once per week
-    (`week_of(until)`); how many were mailed, or None when the week was sent already."""
+    (`week_of(until)`); None when the week was sent already.
+
+    Nobody may get a week twice, so the claimed week is given back (for a retry within the
+    hour) only while no one has been mailed: a recipient whose mail fails is logged and the
+    others are still mailed, and only a week that reached nobody is released (MailError). A
+    user whose address cannot be mailed (made before such addresses were refused) is skipped
+    and logged: a retry would not help them."""
     async with source.sessions() as session:
-        recipients = [u.email for u in await list_users(session) if u.role == "marketing"]
+        marketing = [u for u in await list_users(session) if u.role == "marketing"]
+        recipients = _mailable(marketing)
         if not recipients:
-            return 0
+            return Delivery(0, len(marketing))
         week = week_of(until)
         if not await claim_week(session, week, until):
             return None
+    # A line break in the library's name would be a header injection the mailer refuses.
+    subject = " ".join(f"{SUBJECT}: {source.library_name}".split())
+    mailed: list[UserInfo] = []
     try:
         text = await compose(source, until)
-        for address in recipients:
-            await mailer.send(address, f"{SUBJECT}: {source.library_name}", text)
+        await _mail_each(mailer, recipients, subject, text, mailed)
+        if not mailed:
+            raise MailError(f"the digest reached none of the {len(recipients)} marketing users")
     except BaseException:
-        async with source.sessions() as session:
-            await release_week(session, week)
+        if not mailed:
+            async with source.sessions() as session:
+                await release_week(session, week)
         raise
-    return len(recipients)
+    return Delivery(len(mailed), len(marketing) - len(mailed))
+
+
+def _mailable(users: list[UserInfo]) -> list[UserInfo]:
+    """The users pitchmap can mail; the others are logged by id (logs never hold an email)."""
+    mailable: list[UserInfo] = []
+    for user in users:
+        if is_mailable(user.email):
+            mailable.append(user)
+        else:
+            logger.error("digest: user %d has an email that cannot be mailed; skipped", user.id)
+    return mailable
+
+
+async def _mail_each(
+    mailer: Mailer, users: list[UserInfo], subject: str, text: str, mailed: list[UserInfo]
+) -> None:
+    """Mail `text` to each user, adding each one reached to `mailed` as it goes (the caller
+    must know, even when cancelled, whether anyone got the week), and logging each failure
+    by user id rather than stopping."""
+    for user in users:
+        try:
+            await mailer.send(user.email, subject, text)
+        except MailError as exc:
+            logger.error("digest: the mail to user %d failed (%s)", user.id, exc.kind)
+            continue
+        mailed.append(user)
 
 
 async def active_library(session: AsyncSession) -> Library | None:
@@ -190,4 +240,5 @@ async def digest_once(settings: Settings, until: dt.datetime, print_only: bool) 
         await engine.dispose()
     if sent is None:
         return f"the digest of the week of {week_of(until).isoformat()} was sent already"
-    return f"mailed the digest to {sent} marketing user{'s' if sent != 1 else ''}"
+    line = f"mailed the digest to {sent.mailed} marketing user{'s' if sent.mailed != 1 else ''}"
+    return line + (f"; {sent.missed} could not be mailed (see the log)" if sent.missed else "")

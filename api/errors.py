@@ -16,9 +16,12 @@ from litestar.exceptions.responses import create_exception_response
 from litestar.handlers import HTTPRouteHandler
 from litestar.openapi.spec import Operation
 from litestar.routes import HTTPRoute
+from litestar.types import Scope
+from litestar.utils.scope.state import ScopeState
 from sqlalchemy.exc import DBAPIError
 
 from engine import InputError, PitchmapError, Problem
+from engine.errors import NUL_REFUSED
 
 
 class NoLibraryError(PitchmapError):
@@ -130,7 +133,25 @@ def database_error(request: Request[Any, Any, Any], exc: DBAPIError) -> Response
     values = {**request.path_params, **dict(request.query_params)}
     named = sorted(name for name, value in values.items() if "\x00" in str(value))
     field = named[0] if named else "request"
-    return input_error(request, bad_field(field, "must not contain NUL (\\x00) characters"))
+    return input_error(request, bad_field(field, NUL_REFUSED))
+
+
+def answered_status(scope: Scope, exc: Exception) -> int:
+    """The status the app answers `exc` with: that of the response built by the handler
+    Litestar picks for it (the route's, else the app's; the nearest class in its MRO), so what
+    the log calls a fault and what the caller gets cannot disagree; 500 when no handler takes
+    it, or when the handler itself fails. An HTTPException carries its own status, and its
+    handlers are not run twice: one logs outages."""
+    if isinstance(exc, HTTPException):
+        return exc.status_code
+    handlers = ScopeState.from_scope(scope).exception_handlers
+    if not isinstance(handlers, dict):  # raised before a route was matched
+        handlers = scope["litestar_app"].exception_handlers
+    handler = next((handlers[c] for c in type(exc).__mro__ if c in handlers), None)
+    try:
+        return (handler(Request(scope), exc).status_code or 500) if handler else 500
+    except Exception:  # a handler that fails on this error answers 500 too
+        return 500
 
 
 EXCEPTION_HANDLERS: dict[type[Exception], object] = {
@@ -146,6 +167,7 @@ __all__ = [
     "BodyTooLargeException",
     "HTTPException",
     "NoLibraryError",
+    "answered_status",
     "bad_field",
     "document_errors",
 ]

@@ -9,18 +9,20 @@ that never expires).
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from api.errors import bad_field
+from litestar.exceptions import NotFoundException
 
-_EMAIL = re.compile(r"^[^@\s<>\"'(),;:\\\[\]]{1,64}@[A-Za-z0-9.-]{1,253}\.[A-Za-z]{2,63}$")
+from api.errors import bad_field
+from engine.errors import NUL_REFUSED
+from tracker.mail import UNMAILABLE, is_mailable
+from tracker.models import MAX_ID as MAX_ID  # refused here, never by the database
+
 MAX_TEXT = 2_000
 # A query value without NUL or U+FFFD (what invalid UTF-8 in a URL decodes to): neither is in
 # any name we filter by, and PostgreSQL cannot compare text holding NUL.
 PLAIN_TEXT = r"^[^\x00\ufffd]*$"
-MAX_ID = 2**31 - 1  # ids are 32-bit: a larger one is refused here, never by the database
 
 
 def body_object(data: object, name: str = "body") -> Mapping[str, Any]:
@@ -56,17 +58,28 @@ def no_nul(value: str, name: str) -> str:
     """`value`, refused if it holds NUL: PostgreSQL cannot store it in text, and no name,
     email or note means one."""
     if "\x00" in value:
-        raise bad_field(name, "must not contain NUL (\\x00) characters")
+        raise bad_field(name, NUL_REFUSED)
+    return value
+
+
+def known_id(value: int, what: str) -> int:
+    """`value`, or 404 when no row can have it: ids are 32-bit (MAX_ID), and a larger one (a
+    path takes any integer) must be refused here, never by the database, which fails on it
+    (SQLite past 64 bits, PostgreSQL past 32)."""
+    if not 0 < value <= MAX_ID:
+        raise NotFoundException(f"no {what} {value}")
     return value
 
 
 def is_email(value: str) -> bool:
-    return bool(_EMAIL.match(value))
+    """Whether `value` is an address pitchmap can mail: tracker.mail's one rule, so that what
+    the API and pages accept is never refused when the mail goes out."""
+    return is_mailable(value)
 
 
 def email(value: str | None, name: str) -> str:
     if value is None or not is_email(value):
-        raise bad_field(name, f"{value!r} is not an email address")
+        raise bad_field(name, f"{value!r} {UNMAILABLE}")
     return value.lower()
 
 
@@ -83,8 +96,10 @@ def date(data: Mapping[str, Any], name: str, default: dt.date) -> dt.date:
     value = data.get(name)
     if value is None or value == "":
         return default
+    if not isinstance(value, str):  # 20260101 as a number is no date, whatever str() makes of it
+        raise bad_field(name, "must be a date string (YYYY-MM-DD)")
     try:
-        return dt.date.fromisoformat(str(value))
+        return dt.date.fromisoformat(value)
     except ValueError:
         raise bad_field(name, f"{value!r} is not a date (YYYY-MM-DD)") from None
 
@@ -115,15 +130,21 @@ def utc(value: dt.datetime, name: str) -> dt.datetime:
 
 def day_start(field: str, value: str, local: dt.tzinfo, days_after: int = 0) -> dt.datetime | None:
     """The start of the day `value` in the user's zone (plus `days_after` days: 1 makes the
-    end of an inclusive range), or None when the field is empty; 400 naming `field` otherwise."""
+    end of an inclusive range), in UTC, or None when the field is empty; 400 naming `field`
+    otherwise. In UTC because the reports step through UTC months: a local moment before the
+    year 1 or after 9999 in UTC would overflow there instead of being refused here."""
     value = value.strip()
     if not value:
         return None
     try:
-        day = dt.date.fromisoformat(value) + dt.timedelta(days=days_after)
-    except (ValueError, OverflowError):
+        day = dt.date.fromisoformat(value)
+    except ValueError:
         raise bad_field(field, f"{value[:40]!r} is not a date (YYYY-MM-DD)") from None
-    return dt.datetime.combine(day, dt.time(), local)
+    try:
+        day += dt.timedelta(days=days_after)
+    except OverflowError:
+        raise bad_field(field, f"{value} is out of range") from None
+    return utc(dt.datetime.combine(day, dt.time(), local), field)
 
 
 def form_text(data: Mapping[str, Any]) -> dict[str, str]:

@@ -8,21 +8,23 @@ sections and alternatives; a swap is only ever to an eligible alternative of the
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+import re
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from api.auth import Action, may
 from api.fields import is_email
-from engine import Selection
+from engine import ProspectError, Selection, parse_prospect
 from engine.assemble import Rep
 from engine.select import Section
 from tracker.users import UserInfo
 
 VIEWER_SCRIPT = "/static/viewer.js"
 CONTACT_FIELDS = ("name", "title", "email")
-MAX_TEXT = 200
-MAX_NEEDS = 5000
+MAX_NEEDS = 5000  # the form's own limit (its textarea's), stricter than the contract's
+FORM_ID = "form"  # parse_prospect wants an id; a new prospect's key is made when it is stored
 SECTION_FIELD = "section-"  # the generate form's radio groups: section-0, section-1, ...
+_SECTION_INDEX = re.compile(r"[0-9]{1,4}")  # a pitch has tens of sections, never 10,000
 
 
 def sees_everything(user: UserInfo) -> bool:
@@ -40,36 +42,47 @@ def prospect_profile(
 ) -> tuple[dict[str, Any], dict[str, str]]:
     """The new-prospect form as a profile (contract §2, without its id) and, per field, what
     is wrong with it (empty when nothing is)."""
-    errors: dict[str, str] = {}
-
-    def text(name: str, limit: int = MAX_TEXT) -> str:
-        value = form.get(name, "").strip()
-        if len(value) > limit:
-            errors[name] = f"is longer than {limit} characters"
-        return value
-
-    profile: dict[str, Any] = {}
-    company = text("company")
-    if not company:
+    values = {name: form.get(name, "").strip() for name in _form_fields(facets)}
+    errors = _contract_problems(values)
+    if not values["company"]:
         errors["company"] = "Enter the company's name."
-    profile["company"] = company
-    contact = {field: text(f"contact_{field}") for field in CONTACT_FIELDS}
-    if contact["email"] and not is_email(contact["email"]):
+    if values["contact_email"] and not is_email(values["contact_email"]):
         errors["contact_email"] = "Enter an email address such as dana@example.com."
-    contact = {k: v for k, v in contact.items() if v}
+    for facet, options in facets.items():
+        if values[facet] and values[facet] not in options:
+            errors[facet] = f"Choose one of the library's values for {facet}."
+    if len(values["needs"]) > MAX_NEEDS:
+        errors["needs"] = f"is longer than {MAX_NEEDS} characters"
+    return _profile(values, facets), errors
+
+
+def _form_fields(facets: Mapping[str, list[str]]) -> list[str]:
+    return ["company", *(f"contact_{f}" for f in CONTACT_FIELDS), *facets, "needs"]
+
+
+def _contract_problems(values: Mapping[str, str]) -> dict[str, str]:
+    """What the contract's one set of rules (engine.parse_prospect: lengths, NUL, ...) refuses
+    among the form's fields, by field name. The preview and the API parse stored profiles with
+    those rules, so a profile the form let through must pass them. They check each text of a
+    profile alike wherever it sits, so the form's fields are checked as they are, flat: a
+    problem then names the very field the rep typed in, not just `contact`."""
+    try:
+        parse_prospect({"id": FORM_ID, **values}, where="form")
+    except ProspectError as exc:
+        return {problem.field: problem.message for problem in exc.problems}
+    return {}
+
+
+def _profile(values: Mapping[str, str], facets: Iterable[str]) -> dict[str, Any]:
+    """The form's filled-in fields as a profile: the contact's fields under `contact`."""
+    profile: dict[str, Any] = {"company": values["company"]}
+    contact = {f: values[f"contact_{f}"] for f in CONTACT_FIELDS if values[f"contact_{f}"]}
     if contact:
         profile["contact"] = contact
-    for facet, values in facets.items():
-        value = text(facet)
-        if not value:
-            continue
-        if value not in values:
-            errors[facet] = f"Choose one of the library's values for {facet}."
-        profile[facet] = value
-    needs = text("needs", MAX_NEEDS)
-    if needs:
-        profile["needs"] = needs
-    return profile, errors
+    profile.update({facet: values[facet] for facet in facets if values[facet]})
+    if values["needs"]:
+        profile["needs"] = values["needs"]
+    return profile
 
 
 class SwapError(Exception):
@@ -83,7 +96,9 @@ def choices_of(form: Mapping[str, str]) -> dict[int, str]:
         if not name.startswith(SECTION_FIELD):
             continue
         index = name.removeprefix(SECTION_FIELD)
-        if not index.isdigit():
+        # A few ASCII digits only: str.isdigit is true for '²', which int() refuses, and for
+        # '٣', which int() reads as 3; and int() refuses more than 4,300 digits.
+        if not _SECTION_INDEX.fullmatch(index):
             raise SwapError(f"unknown field {name!r}")
         choices[int(index)] = value.strip()
     return choices

@@ -19,6 +19,7 @@ from typing import Any, Final
 from litestar.logging.config import LoggingConfig
 from litestar.types import Logger, Scope
 
+from api.errors import answered_status
 from api.outage import is_outage
 
 # The request being answered, for the lines logged while answering it (see api/observe.py).
@@ -76,22 +77,26 @@ def log_warnings() -> None:
 
 
 def log_unhandled(logger: Logger, scope: Scope, _traceback: list[str]) -> None:
-    """Log an exception that became a 500, by route template; client errors (4xx) are answers,
-    not faults, and are left to the request line, and a database outage (503) has its own
-    line from api/outage.py."""
+    """Log an exception that became a server error, by route template, with its traceback.
+
+    A refusal the app answers on purpose (a 400 naming a field, the sign-in redirect) is an
+    answer, not a fault: anyone can cause as many as they like, so it gets one debug line and
+    no traceback (the request line has its status). A database outage (503) has its own line
+    from api/outage.py."""
     error = sys.exc_info()[1]
-    status = getattr(error, "status_code", 500)
-    if status < 500 or status == 503 or (error is not None and is_outage(error)):
+    if not isinstance(error, Exception) or is_outage(error):
         return
-    logger.error(
-        "unhandled error",
-        exc_info=True,
-        extra={
-            "method": scope.get("method"),
-            "route": scope.get("path_template"),
-            "request_id": REQUEST_ID.get(),
-        },
-    )
+    status = answered_status(scope, error)
+    where = {
+        "method": scope.get("method"),
+        "route": scope.get("path_template"),
+        "status": status,
+        "request_id": REQUEST_ID.get(),
+    }
+    if status < 500:
+        logger.debug("refused: %s", type(error).__name__, extra=where)
+    elif status != 503:
+        logger.error("unhandled error", exc_info=True, extra=where)
 
 
 def log_request(

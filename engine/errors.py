@@ -8,6 +8,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+# What every input refuses a NUL with: PostgreSQL's text cannot hold one (SQLite would store
+# it), and no name, need or reason a person means contains one.
+NUL_REFUSED = "must not contain NUL (\\x00) characters"
+
 
 @dataclass(frozen=True, order=True)
 class Problem:

@@ -13,9 +13,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
-
 from engine.errors import LibraryError, Problem
+from engine.frontmatter import YamlError, load_yaml
 from engine.select import Selection
 
 _SAME_MESSAGE = "same_message"
@@ -47,9 +46,11 @@ class Quality:
 
 def load_labels(path: Path) -> Labels:
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        data = load_yaml(path.read_text(encoding="utf-8")) or {}
+    except (OSError, UnicodeDecodeError) as exc:
         raise LibraryError([Problem(str(path), "file", f"cannot be read: {exc}")]) from None
+    except YamlError as exc:
+        raise LibraryError(exc.problems_in(str(path))) from None
     if not isinstance(data, dict):
         raise LibraryError([Problem(str(path), "file", "must map prospect ids to labels")])
     groups = data.pop(_SAME_MESSAGE, None) or []

@@ -16,11 +16,9 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Literal
 
-import yaml
-
 from engine import markdown
 from engine.errors import LibraryError, Problem
-from engine.frontmatter import FrontMatterError, describe_yaml_error, split
+from engine.frontmatter import YamlError, load_yaml, split
 
 SLUG = re.compile(r"^[a-z0-9_-]+$")
 STATUSES = ("approved", "draft", "retired")
@@ -199,15 +197,15 @@ def _slot(raw: object, at: str, where: str, problems: list[Problem]) -> Slot | N
 
 def _read_yaml(path: Path, problems: list[Problem]) -> dict[str, Any] | None:
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = load_yaml(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         problems.append(Problem(str(path), "file", "is missing"))
         return None
     except (OSError, UnicodeDecodeError) as exc:
         problems.append(Problem(str(path), "file", f"cannot be read: {exc}"))
         return None
-    except yaml.YAMLError as exc:
-        problems.append(Problem(str(path), "file", describe_yaml_error(exc)))
+    except YamlError as exc:
+        problems.extend(exc.problems_in(str(path)))
         return None
     if not isinstance(data, dict):
         problems.append(Problem(str(path), "file", "must be a YAML mapping"))
@@ -244,8 +242,8 @@ def _load_block(path: Path, slot_ids: set[str] | None, problems: list[Problem]) 
         return None
     try:
         meta, body = split(source)
-    except FrontMatterError as exc:
-        problems.append(Problem(where, "front matter", str(exc)))
+    except YamlError as exc:
+        problems.extend(exc.problems_in(where))
         return None
     before = len(problems)
     fields = _BlockFields(meta, path, slot_ids, problems)

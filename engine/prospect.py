@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from engine.errors import Problem, ProspectError
-from engine.frontmatter import describe_yaml_error
+from engine.errors import NUL_REFUSED, Problem, ProspectError
+from engine.frontmatter import YamlError, load_yaml
 from engine.library import SLUG
 
 SUFFIXES = (".yaml", ".yml", ".json")
@@ -92,17 +91,33 @@ def _load_file(path: Path, problems: list[Problem]) -> Prospect | None:
     where = str(path)
     try:
         text = path.read_text(encoding="utf-8")
-        data = json.loads(text) if path.suffix.lower() == ".json" else yaml.safe_load(text)
+        data = _load_json(text, where) if path.suffix.lower() == ".json" else load_yaml(text)
     except (OSError, UnicodeDecodeError) as exc:
         problems.append(Problem(where, "file", f"cannot be read: {exc}"))
         return None
     except json.JSONDecodeError as exc:
         problems.append(Problem(where, "file", f"invalid JSON at line {exc.lineno}: {exc.msg}"))
         return None
-    except yaml.YAMLError as exc:
-        problems.append(Problem(where, "file", describe_yaml_error(exc)))
+    except YamlError as exc:
+        problems.extend(exc.problems_in(where))
+        return None
+    except ProspectError as exc:
+        problems.extend(exc.problems)
         return None
     return _prospect(data, where, problems)
+
+
+def _load_json(text: str, where: str) -> object:
+    """JSON, refusing a key given twice as YAML files do (json keeps the last one silently)."""
+
+    def unique(pairs: list[tuple[str, object]]) -> dict[str, object]:
+        counts = Counter(key for key, _ in pairs)
+        repeated = sorted(key for key, count in counts.items() if count > 1)
+        if repeated:
+            raise ProspectError([Problem(where, key, "is given twice") for key in repeated])
+        return dict(pairs)
+
+    return json.loads(text, object_pairs_hook=unique)
 
 
 def _prospect(data: object, where: str, problems: list[Problem]) -> Prospect | None:
@@ -129,7 +144,7 @@ def _prospect(data: object, where: str, problems: list[Problem]) -> Prospect | N
             problems.append(Problem(where, str(name), f"is longer than {limit} characters"))
         if any("\x00" in text for text in (str(name), *_texts(value))):
             # PostgreSQL refuses NUL in text; no profile means one.
-            problems.append(Problem(where, str(name), "must not contain NUL (\\x00) characters"))
+            problems.append(Problem(where, str(name), NUL_REFUSED))
     if len(problems) > before:
         return None
     assert isinstance(prospect_id, str) and isinstance(company, str) and isinstance(needs, str)

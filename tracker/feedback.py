@@ -18,6 +18,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from engine.errors import NUL_REFUSED, InputError, Problem
 from tracker.models import (
     BlockRating,
     BlockVersion,
@@ -66,6 +67,7 @@ async def rate_block(
     comment: str,
 ) -> None:
     """Record the user's verdict on the block in the document, replacing an earlier one."""
+    _storable("comment", comment)
     values = {
         "document_id": document_id,
         "block_id": block_id,
@@ -97,6 +99,7 @@ async def report_need(
     slot: str | None,
     text: str,
 ) -> None:
+    _storable("need", text)
     session.add(
         ReportedNeed(
             prospect_id=prospect_id,
@@ -166,6 +169,13 @@ async def _needs(session: AsyncSession, where: ColumnElement[bool]) -> list[Fiel
         )
         for need, title, email in rows
     ]
+
+
+def _storable(field: str, text: str) -> None:
+    """Refuse, naming the form's field, a text PostgreSQL would refuse as a 500: the last check
+    before the write, whichever form or command the text came from."""
+    if "\x00" in text:
+        raise InputError([Problem("request", field, NUL_REFUSED)])
 
 
 def _rating(rating: BlockRating, email: str | None) -> Rating:

@@ -18,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tracker.errors import UnknownKeyError, UnknownRoleError
-from tracker.models import ROLES, ApiKey, utcnow
+from tracker.models import MAX_ID, ROLES, ApiKey, utcnow
 
 Role = Literal["rep", "marketing", "admin"]
 # Writing last_used_at on every request would turn each read into a write; a minute is precise
@@ -65,7 +65,13 @@ async def list_keys(session: AsyncSession) -> list[KeyInfo]:
 
 
 async def revoke_key(session: AsyncSession, key_id: int) -> KeyInfo:
-    """Stop a key from working; revoking it again keeps the first revocation time."""
+    """Stop a key from working; revoking it again keeps the first revocation time.
+
+    An id outside the id column's range is no key's, and is refused as unknown before it
+    reaches the database, which would fail on it instead (SQLite cannot bind past 64 bits,
+    PostgreSQL's INTEGER stops at 32)."""
+    if not 0 < key_id <= MAX_ID:
+        raise UnknownKeyError(key_id)
     key = await session.get(ApiKey, key_id)
     if key is None:
         raise UnknownKeyError(key_id)

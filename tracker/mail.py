@@ -20,11 +20,11 @@ import asyncio
 import datetime as dt
 import email.policy
 import email.utils
+import re
 import secrets
 import smtplib
 import ssl
 from dataclasses import dataclass
-from email.headerregistry import Address
 from email.message import EmailMessage
 from email.parser import BytesParser
 from pathlib import Path
@@ -37,6 +37,21 @@ DEFAULT_SENDER = "pitchmap@localhost"
 SMTP_TIMEOUT = 10.0  # seconds, for connecting and for each command
 _DEFAULT_PORTS = {"smtp": 25, "smtp+starttls": 587, "smtps": 465}
 _SETTING = "PITCHMAP_SMTP_URL"
+# An address pitchmap can mail: one plain `local@domain`, ASCII only, the local part a dot-atom
+# (RFC 5321 §4.1.2) and the domain host names ending in a top-level name. Without SMTPUTF8,
+# which neither smtplib's plain path nor many relays offer, a non-ASCII address cannot be sent;
+# a control character (NUL) cannot be stored in PostgreSQL text; and a display name, list or
+# group would let one request mail several people.
+_ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+_LOCAL = rf"(?=[^@]{{1,64}}@[^@]{{1,253}}\Z){_ATOM}(?:\.{_ATOM})*@"  # and the two lengths
+_TOP = r"(?:[A-Za-z]{2,63}|xn--[A-Za-z0-9-]{1,59})"  # `com`, or an IDN's punycode (`xn--p1ai`)
+_MAILABLE = re.compile(rf"{_LOCAL}(?:{_LABEL}\.)+{_TOP}")
+# The sender only has to be one plain ASCII address a relay accepts as `MAIL FROM`: it is
+# never mailed, and a host without a top-level name is usual there (`pitchmap@localhost`).
+_SENDER = re.compile(rf"{_LOCAL}{_LABEL}(?:\.{_LABEL})*")
+# What a refusal says after the address: the rule in words a person can act on.
+UNMAILABLE = "is not an email address pitchmap can mail (one name@domain.example, in ASCII)"
 
 
 class SmtpUrlError(TrackerError, ValueError):
@@ -49,6 +64,12 @@ class SmtpUrlError(TrackerError, ValueError):
 class MailError(TrackerError):
     """The message could not be handed to the SMTP server (or written to the outbox); the cause
     is chained. Nothing the recipient did: a server answers it as a temporary failure."""
+
+    @property
+    def kind(self) -> str:
+        """The cause's type, for logs: the message names the recipient (and an SMTP refusal
+        quotes it again), and logs never hold an email."""
+        return type(self.__cause__ or self).__name__
 
 
 @dataclass(frozen=True)
@@ -91,8 +112,8 @@ def parse_smtp_url(url: str) -> tuple[SmtpServer, str | None]:
         if len(query["from"]) != 1:
             raise SmtpUrlError("'from' is given more than once")
         sender = query["from"][0].strip()
-        if not _is_address(sender):
-            raise SmtpUrlError("'from' is not one email address")
+        if not _SENDER.fullmatch(sender):
+            raise SmtpUrlError("'from' is not one plain ASCII address (name@host)")
     if parts.password is not None and not parts.username:
         raise SmtpUrlError("a password without a user name")
     server = SmtpServer(
@@ -145,8 +166,8 @@ class Mailer:
         for name, value in (("to", to), ("subject", subject)):
             if "\r" in value or "\n" in value:
                 raise ValueError(f"{name}: must not contain a line break (CR or LF)")
-        if not _is_address(to.strip()):
-            raise ValueError(f"to: {to!r} is not one email address")
+        if not is_mailable(to.strip()):
+            raise ValueError(f"to: {to!r} {UNMAILABLE}")
         message = EmailMessage()
         message["From"] = self.sender
         message["To"] = to.strip()
@@ -196,15 +217,11 @@ class Mailer:
             client.send_message(message, from_addr=self.sender, to_addrs=[to])
 
 
-def _is_address(value: str) -> bool:
-    """Exactly one plain address (`name@domain`), no display name, list or group."""
-    if not value or any(c in value for c in ',;<>()"\\ \t\r\n'):
-        return False
-    try:
-        parsed = Address(addr_spec=value)
-    except (ValueError, IndexError):
-        return False
-    return bool(parsed.username) and bool(parsed.domain)
+def is_mailable(address: str) -> bool:
+    """Whether pitchmap can mail `address` (see _MAILABLE). The one rule for every address that
+    will be mailed, checked where it comes in (API fields, pages, users) and again when the mail
+    is made: an address accepted at the door is never refused at the outbox."""
+    return _MAILABLE.fullmatch(address) is not None
 
 
 def _domain(address: str) -> str:

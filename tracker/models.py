@@ -40,6 +40,7 @@ from sqlalchemy.types import TypeDecorator
 from tracker.months import month_of
 
 ROLES = ("rep", "marketing", "admin")
+MAX_ID = 2**31 - 1  # ids are 32-bit INTEGER columns: a larger one must never reach a query
 _ROLE_CHECK = "role IN ('rep', 'marketing', 'admin')"
 _SHA256_HEX = 64
 

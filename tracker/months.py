@@ -4,6 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator
+from typing import Final
+
+# The calendar's last month: no month follows it (datetime ends with the year 9999), so code
+# that steps past a month must stop here rather than name January 10000.
+LAST_MONTH: Final = dt.date(dt.MAXYEAR, 12, 1)
 
 
 def month_of(moment: dt.datetime) -> dt.date:
@@ -17,6 +22,7 @@ def month_start(month: dt.date) -> dt.datetime:
 
 
 def next_month(month: dt.date) -> dt.date:
+    """The month after `month`; ValueError for LAST_MONTH, which has none."""
     return dt.date(month.year + month.month // 12, month.month % 12 + 1, 1)
 
 
@@ -25,4 +31,6 @@ def months_from(first: dt.date, last: dt.date) -> Iterator[dt.date]:
     month = dt.date(first.year, first.month, 1)
     while month <= last:
         yield month
+        if month == LAST_MONTH:
+            return
         month = next_month(month)

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from engine.errors import InputError, Problem
+from engine.errors import NUL_REFUSED, InputError, Problem
 from tracker.models import Prospect
 from tracker.outcomes import OutcomeInput, parse_outcome, record_outcomes
 
@@ -219,6 +219,8 @@ def _row(
         found.append(header.problem(line, "prospect", "is required"))
     elif len(prospect) > MAX_KEY:
         found.append(header.problem(line, "prospect", f"is longer than {MAX_KEY} characters"))
+    elif "\x00" in prospect:  # no key holds one, and PostgreSQL cannot even look it up
+        found.append(header.problem(line, "prospect", NUL_REFUSED))
     try:
         outcome = parse_outcome(values, _line(line))
     except InputError as exc:

@@ -25,7 +25,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from engine.errors import InputError, Problem
+from engine.errors import NUL_REFUSED, InputError, Problem
 from tracker.models import DealOutcome, Document, Prospect, User, utcnow
 
 SOURCES = ("api", "web", "csv", "webhook")
@@ -127,6 +127,8 @@ def _text(value: object) -> str:
         return ""
     if not isinstance(value, str):
         raise _FieldError("must be a string")
+    if "\x00" in value:
+        raise _FieldError(NUL_REFUSED)
     return value.strip()
 
 

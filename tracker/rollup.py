@@ -84,7 +84,7 @@ from tracker.models import (
     ShareLink,
     Visit,
 )
-from tracker.months import month_of, month_start, next_month
+from tracker.months import LAST_MONTH, month_of, month_start, next_month
 from tracker.periodic import Periodic
 
 FINISHED_AFTER: Final = dt.timedelta(minutes=30)
@@ -206,13 +206,26 @@ async def split(
         )
     ).first()
     watermark, section_mark = marks or (0, 0)
-    first = None
-    if since is not None:
-        first = month_of(since)
-        if month_start(first) < since:
-            first = next_month(first)
-    end = month_of(until) if until is not None else None
+    first, end = _whole_months(since, until)
     return Split(since, until, first, end, watermark, section_mark)
+
+
+def _whole_months(
+    since: dt.datetime | None, until: dt.datetime | None
+) -> tuple[dt.date | None, dt.date | None]:
+    """The whole UTC months of [since, until) as `Split.first` and `Split.end`. A window
+    starting inside the calendar's last month has none, even without an end: the month after
+    it cannot be named, so the range is that month to itself (empty), and every visit of the
+    window is read raw."""
+    end = month_of(until) if until is not None else None
+    if since is None:
+        return None, end
+    first = month_of(since)
+    if month_start(first) == since:
+        return first, end
+    if first == LAST_MONTH:
+        return first, first
+    return next_month(first), end
 
 
 def weighted_median(counts: Mapping[int, int]) -> int:

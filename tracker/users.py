@@ -17,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import hashlib
-import re
 import secrets
 from dataclasses import dataclass
 from functools import cache
@@ -30,6 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from engine import InputError, Problem
 from tracker.keys import Role, check_role
+from tracker.mail import UNMAILABLE, is_mailable
 from tracker.models import ROLES, SignInAttempt, User, UserSession
 
 MIN_PASSWORD = 12  # ASVS 2.1.1
@@ -46,7 +46,6 @@ DEMO_USERS: tuple[tuple[str, Role], ...] = (
     ("marketing@demo.pitchmap.local", "marketing"),
 )
 
-_EMAIL = re.compile(r"^[^@\s<>\"'(),;:\\\[\]]{1,64}@[A-Za-z0-9.-]{1,253}\.[A-Za-z]{2,63}$")
 _passwords = PasswordHasher()
 
 
@@ -68,10 +67,11 @@ def normalise_email(value: str) -> str:
 def user_problems(
     email: str, role: str, password: str | None = None, where: str = "user"
 ) -> list[Problem]:
-    """Every problem with a new user's fields (the password only when given)."""
+    """Every problem with a new user's fields (the password only when given). The email must
+    be one pitchmap can mail: a marketing user's weekly digest goes to it."""
     problems: list[Problem] = []
-    if not _EMAIL.match(normalise_email(email)):
-        problems.append(Problem(where, "email", f"{email!r} is not an email address"))
+    if not is_mailable(normalise_email(email)):
+        problems.append(Problem(where, "email", f"{email!r} {UNMAILABLE}"))
     if role not in ROLES:
         problems.append(Problem(where, "role", f"{role!r} is not one of {', '.join(ROLES)}"))
     if password is not None:

@@ -112,6 +112,7 @@ class AdminUserController(Controller):
         user: NamedDependency[UserInfo],
     ) -> Response[str]:
         _admin(user)
+        fields.known_id(user_id, "user")
         role = fields.form_text(data).get("role", "")
         if user_id == user.id and role != user.role:
             message = NOT_YOURSELF.format("demote")
@@ -136,6 +137,7 @@ class AdminUserController(Controller):
         user: NamedDependency[UserInfo],
     ) -> Response[str]:
         _admin(user)
+        fields.known_id(user_id, "user")
         if user_id == user.id:
             message = NOT_YOURSELF.format("delete")
             return await self._page(request, runtime, user, message=message, status=400)

@@ -16,12 +16,12 @@ from sqlalchemy.orm import selectinload
 
 from api import fields
 from api.auth import Action, permit, permit_owner
-from api.building import build_document
+from api.building import build_document, requested_prospect
 from api.engagement import engagement, requested
 from api.errors import NoLibraryError
 from api.openapi_media import also_sent
 from api.runtime import Runtime
-from engine import Selector, parse_prospect
+from engine import Selector
 from engine.assemble import Rep
 from tracker.csv_export import document_links_csv, document_report_csv
 from tracker.documents import document_file, store_document
@@ -130,7 +130,7 @@ class DocumentController(Controller):
         selector = selector_of(runtime)
         body = fields.body_object(data)
         fields.only(body, ("prospect", "as_of", "rep", "learning"))
-        prospect = parse_prospect(body.get("prospect"), where="prospect")
+        prospect = requested_prospect(body)
         as_of = fields.date(body, "as_of", dt.date.today())
         rep = _rep(body.get("rep"), caller, runtime)
         learned = await engagement(runtime, selector, prospect, requested(body))

@@ -62,12 +62,12 @@ def link_options(data: object) -> LinkOptions:
     if expires_at is not None and expires_at <= utcnow():
         raise bad_field("expires_at", "is in the past")
     passcode = body.get("passcode")
+    if isinstance(passcode, str):
+        fields.no_nul(passcode, "passcode")  # before the length, so the NUL is what is named
     if passcode is not None and (
         not isinstance(passcode, str) or not 4 <= len(passcode) <= MAX_PASSCODE
     ):
         raise bad_field("passcode", f"must be a string of 4 to {MAX_PASSCODE} characters")
-    if passcode is not None:
-        fields.no_nul(passcode, "passcode")
     return LinkOptions(
         recipient=fields.email(fields.text(body, "recipient", required=True), "recipient"),
         expires_at=expires_at,

@@ -7,6 +7,7 @@ The date range is typed as days in the user's time zone: `since` is the start of
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -33,6 +34,8 @@ from tracker.reports import PROFILE_FACETS, BlockEngagement, EngagementFilter, b
 from tracker.users import UserInfo
 
 PAGE_SIZE = 100  # a library may hold thousands of blocks: a page shows the best hundred
+MAX_PAGE = 1_000_000
+_PAGE = re.compile(r"[0-9]{1,7}")  # ASCII digits only, and few enough for MAX_PAGE
 # Column -> how the leaderboard sorts by it: figures best first, names alphabetically.
 SORTS: dict[str, tuple[Callable[[BlockEngagement], Any], bool]] = {
     "block_id": (lambda row: row.block_id, False),
@@ -111,7 +114,10 @@ def sorted_rows(rows: list[BlockEngagement], sort: str) -> list[BlockEngagement]
 
 
 def page_number(value: str) -> int:
-    if not value.isdigit() or not 1 <= int(value) <= 1_000_000:
+    """The leaderboard page asked for; 400 naming `page` unless ASCII digits from 1 to
+    MAX_PAGE. Not str.isdigit, which also takes '²' (that int() then refuses) and the digits
+    of other scripts."""
+    if not _PAGE.fullmatch(value) or not 1 <= int(value) <= MAX_PAGE:
         raise bad_field("page", f"{value[:20]!r} is not a page number")
     return int(value)
 

@@ -20,12 +20,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from api import fields
 from api.auth import permit_owner
 from api.clock import LocalTime, zone
+from api.controllers.admin_users import field_errors
 from api.controllers.documents import DOWNLOADS, attachment, load_document
 from api.controllers.links import MAX_PASSCODE, share_url
 from api.controllers.regenerate import regenerate_document
+from api.errors import bad_field
 from api.fields import is_email
 from api.runtime import Runtime
 from api.web_auth import PAGE_HEADERS, render_page, see_other
+from engine import InputError
 from tracker.documents import document_file
 from tracker.feedback import (
     MAX_COMMENT,
@@ -42,6 +45,8 @@ from tracker.users import UserInfo
 
 PREVIEW = "page.html"  # the stand-alone page, framed by the document page
 _DOCUMENT_ID = re.compile(r"[0-9a-f]{24}")  # tracker.documents makes 12 random bytes in hex
+# What a pasted NUL (never typed, but sent by scripts) gets on the forms: PostgreSQL stores none.
+NUL_TYPED = "Remove the NUL (\\x00) character: it cannot be stored."
 
 
 async def user_document(
@@ -61,18 +66,10 @@ def link_form(form: dict[str, str], zone_name: str) -> tuple[LinkOptions | None,
     if not is_email(recipient):
         errors["recipient"] = "Enter the recipient's email address."
     expires_at = None
-    expires = form.get("expires", "").strip()
-    if expires:
-        try:
-            day = dt.date.fromisoformat(expires)
-        except ValueError:
-            errors["expires"] = "Enter a date as YYYY-MM-DD."
-        else:
-            # The link works until the end of that day where the user is.
-            end = dt.datetime.combine(day, dt.time(23, 59, 59), zone(zone_name))
-            expires_at = end.astimezone(dt.UTC)
-            if expires_at <= utcnow():
-                errors["expires"] = "Choose today or a later date."
+    try:
+        expires_at = link_expiry(form.get("expires", ""), zone_name)
+    except InputError as exc:
+        errors.update(field_errors(exc.problems))
     passcode = form.get("passcode", "") or None
     if passcode is not None and not 4 <= len(passcode) <= MAX_PASSCODE:
         errors["passcode"] = f"A passcode has 4 to {MAX_PASSCODE} characters."
@@ -85,6 +82,24 @@ def link_form(form: dict[str, str], zone_name: str) -> tuple[LinkOptions | None,
         require_email=bool(form.get("require_email")),
         passcode=passcode,
     ), {}
+
+
+def link_expiry(value: str, zone_name: str) -> dt.datetime | None:
+    """When a link expiring on the day `value` stops working: the end of that day where the
+    user is (`zone_name`), in UTC; None for no day. InputError on `expires` for a day that is
+    not one, has passed, or ends beyond the calendar in UTC (31 December 9999 west of UTC),
+    refused as the API refuses such an `expires_at`."""
+    value = value.strip()
+    if not value:
+        return None
+    try:
+        day = dt.date.fromisoformat(value)
+    except ValueError:
+        raise bad_field("expires", "Enter a date as YYYY-MM-DD.") from None
+    end = fields.utc(dt.datetime.combine(day, dt.time(23, 59, 59), zone(zone_name)), "expires")
+    if end <= utcnow():
+        raise bad_field("expires", "Choose today or a later date.")
+    return end
 
 
 @dataclass(frozen=True)
@@ -109,6 +124,8 @@ def rating_form(
     comment = form.get("comment", "").strip()
     if len(comment) > MAX_COMMENT:
         errors["comment"] = f"A comment has at most {MAX_COMMENT:,} characters."
+    elif "\x00" in comment:
+        errors["comment"] = NUL_TYPED
     if block_id is None or useful is None or errors:
         return None, errors
     return RatingInput(block_id, useful, comment), {}
@@ -122,6 +139,8 @@ def need_form(form: dict[str, str], slots: list[str]) -> tuple[dict[str, str], d
         errors["need"] = "Say what the prospect asked for."
     elif len(text) > MAX_NEED:
         errors["need"] = f"A need has at most {MAX_NEED:,} characters."
+    elif "\x00" in text:
+        errors["need"] = NUL_TYPED
     slot = form.get("slot", "").strip()
     if slot and slot not in slots:
         errors["slot"] = "Choose one of the message map's slots, or none."
@@ -216,7 +235,7 @@ class RepDocumentController(Controller):
         user: NamedDependency[UserInfo],
     ) -> Response[str]:
         async with runtime.session() as session:
-            link = await session.get(ShareLink, link_id)
+            link = await session.get(ShareLink, fields.known_id(link_id, "link"))
             if link is None or link.document_id != document_id:
                 raise NotFoundException("no such link")
             await user_document(session, document_id, user)

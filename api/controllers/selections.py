@@ -12,6 +12,7 @@ from litestar.params import FromPath, JSONBody, URLEncodedBody
 
 from api import fields
 from api.auth import Action, permit
+from api.building import requested_prospect
 from api.errors import NoLibraryError
 from api.state import Workspace
 from api.web_auth import CSRF_FIELD, render_page
@@ -40,7 +41,7 @@ class SelectionController(Controller):
         selector = _selector(workspace)
         body = fields.body_object(data)
         fields.only(body, ("prospect", "as_of"))
-        prospect = parse_prospect(body.get("prospect"), where="prospect")
+        prospect = requested_prospect(body)
         return selector.select(prospect, fields.date(body, "as_of", dt.date.today())).to_dict()
 
     @post("/select", media_type=MediaType.HTML, include_in_schema=False)

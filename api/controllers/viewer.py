@@ -284,8 +284,8 @@ class ViewerController(Controller):
                 "Your code to open the document",
                 f"Your code is {code}. It is valid for 10 minutes.",
             )
-        except MailError:
-            logger.exception("a one-time code for link %s could not be mailed", link.id)
+        except MailError as exc:
+            logger.error("a one-time code for link %s could not be mailed: %s", link.id, exc.kind)
             message = "We could not send the code just now; please try again in a minute."
             return _gate_page(link, token, message=message, status=503)
         return _gate_page(link, token, email=address, code_sent=True)

@@ -59,8 +59,8 @@ def test_select_answers_the_cli_json_shape(client: TestClient) -> None:  # type:
         ({"prospect": {"id": "p-1"}}, "company"),
         ({"prospect": {"id": "Bad Id", "company": "X"}}, "id"),
         ({"prospect": {"id": "p-1", "company": "X"}, "as_of": "2026-02-30"}, "as_of"),
-        ({"prospect": "nope"}, "file"),
-        ({}, "file"),
+        ({"prospect": "nope"}, "prospect"),
+        ({}, "prospect"),
     ],
 )
 def test_bad_input_is_a_400_naming_the_field(client: TestClient, body: object, field: str) -> None:  # type: ignore[type-arg]

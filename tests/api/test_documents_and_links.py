@@ -383,3 +383,12 @@ def test_erasure_removes_a_recipients_visits(served: Served) -> None:
     assert {link["recipient"] for link in links["links"]} == {None}
     outbox = served.settings.data_dir / "outbox"
     assert not any("dana@northwind.example" in p.read_text() for p in outbox.glob("*.eml"))
+
+
+def test_erasure_takes_an_address_stored_before_it_had_to_be_mailable(served: Served) -> None:
+    marketing = served.auth("marketing")
+    # Recipients were once accepted with non-ASCII addresses; their erasure cannot be refused.
+    erased = served.client.post("/api/erasure", json={"email": "José@b.co"}, headers=marketing)
+    assert erased.status_code == 200 and erased.json()["email"] == "josé@b.co"
+    refused = served.client.post("/api/erasure", json={"email": "nobody"}, headers=marketing)
+    assert refused.status_code == 400 and "email" in refused.text
