@@ -9,7 +9,7 @@ import multiprocessing
 import os
 import sys
 from collections.abc import Awaitable, Callable, Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from functools import wraps
 from importlib.resources import as_file, files
 from pathlib import Path
@@ -43,7 +43,7 @@ from engine import (
 )
 from engine.assemble import AssembledDocument, Rep, assemble
 from engine.assemble.formats import FILE_NAMES, renderer
-from engine.files import write_atomic
+from engine.files import StagedFiles
 from engine.learning import SEGMENT_FACET, Engagement, Learning
 from tracker.purge import MAX_DAYS
 
@@ -206,7 +206,7 @@ def assemble_command(
 ) -> None:
     """Write each prospect's deck, proposal and web page under OUT/<prospect id>/.
 
-    Nothing is written unless every document of every prospect could be built.
+    Nothing is written unless every document of every prospect could be built and written.
     """
     date = parse_as_of(as_of)
     renderers = {name: renderer(name) for name in parse_formats(formats)}
@@ -225,19 +225,13 @@ def assemble_command(
                 (folder / FILE_NAMES[n], render(document)) for n, render in renderers.items()
             )
             advance(done, len(documents))
-    for path, content in files:
-        try:
-            write_file(path, content)
-        except OSError as exc:  # e.g. no permission, a full disk: said, not a traceback
-            problem = Problem(str(path), "--out", f"cannot be written: {exc.strerror or exc}")
-            raise InputError([problem]) from None
-        print(path, flush=True)
+    write_all(out_dir, files)
 
 
 def check_out(out_dir: Path, prospect_ids: list[str], formats: Iterable[str]) -> None:
     """Refuse, before any work, an --out where the files cannot go (a file where a folder
     must be, a folder where a file must be, a folder not writable), so that nothing is
-    half-written; only a failure while writing (a full disk) can still stop a run midway."""
+    half-written; a failure while writing (a full disk) is left to `write_all` to undo."""
     problems: set[Problem] = set()
     for prospect_id in prospect_ids:
         for name in formats:
@@ -263,8 +257,30 @@ def parse_formats(value: str) -> tuple[str, ...]:
     return names
 
 
-def write_file(path: Path, content: bytes) -> None:
-    write_atomic(path, lambda file: file.write(content))
+def write_all(out_dir: Path, files: list[tuple[Path, bytes]]) -> None:
+    """Write every file or none (a full disk midway must not leave some prospects' documents
+    new and others old), printing each path only once it is in place."""
+    with ExitStack() as stack:
+        with refused_unless_written(out_dir):  # making --out or its staging folder
+            staged = stack.enter_context(StagedFiles(out_dir))
+        for path, content in files:
+            with refused_unless_written(path):
+                staged.write(path, content)
+        for path, _ in files:
+            with refused_unless_written(path):
+                staged.place(path)
+            print(path, flush=True)
+
+
+@contextmanager
+def refused_unless_written(path: Path) -> Iterator[None]:
+    """Say a failed write (no permission, a full disk) as one bad-input line naming the path
+    and --out, not as a traceback."""
+    try:
+        yield
+    except OSError as exc:
+        problem = Problem(str(path), "--out", f"cannot be written: {exc.strerror or exc}")
+        raise InputError([problem]) from None
 
 
 def assemble_all(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,8 +19,17 @@ class Run:
     stderr: str
 
 
-def pitchmap(cwd: Path, *args: str | Path, **env: str) -> Run:
-    """Run `pitchmap args...` in `cwd`, its data folder `cwd/data`; a model load fits in 300 s."""
+def pitchmap(
+    cwd: Path,
+    *args: str | Path,
+    preexec_fn: Callable[[], object] | None = None,
+    **env: str,
+) -> Run:
+    """Run `pitchmap args...` in `cwd`, its data folder `cwd/data`; a model load fits in 300 s.
+
+    `preexec_fn` runs in the child before the command starts, to give it the limits (e.g. a
+    file-size limit) under which a real write fails, without mocking the command's code.
+    """
     done = subprocess.run(
         [str(PITCHMAP), *map(str, args)],
         env={**os.environ, "PITCHMAP_DATA_DIR": str(cwd / "data"), **env},
@@ -28,5 +38,6 @@ def pitchmap(cwd: Path, *args: str | Path, **env: str) -> Run:
         text=True,
         timeout=300,
         check=False,
+        preexec_fn=preexec_fn,
     )
     return Run(done.returncode, done.stdout, done.stderr)
