@@ -128,22 +128,30 @@ def utc(value: dt.datetime, name: str) -> dt.datetime:
         raise bad_field(name, f"{value.isoformat()} is out of range") from None
 
 
+def typed_day(field: str, value: str, message: str | None = None) -> dt.date | None:
+    """The day a person typed into `field` (YYYY-MM-DD), or None when it is empty; 400 naming
+    `field` with `message` (else a plain one) when it is no day."""
+    value = value.strip()
+    if not value:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise bad_field(field, message or f"{value[:40]!r} is not a date (YYYY-MM-DD)") from None
+
+
 def day_start(field: str, value: str, local: dt.tzinfo, days_after: int = 0) -> dt.datetime | None:
     """The start of the day `value` in the user's zone (plus `days_after` days: 1 makes the
     end of an inclusive range), in UTC, or None when the field is empty; 400 naming `field`
     otherwise. In UTC because the reports step through UTC months: a local moment before the
     year 1 or after 9999 in UTC would overflow there instead of being refused here."""
-    value = value.strip()
-    if not value:
+    day = typed_day(field, value)
+    if day is None:
         return None
-    try:
-        day = dt.date.fromisoformat(value)
-    except ValueError:
-        raise bad_field(field, f"{value[:40]!r} is not a date (YYYY-MM-DD)") from None
     try:
         day += dt.timedelta(days=days_after)
     except OverflowError:
-        raise bad_field(field, f"{value} is out of range") from None
+        raise bad_field(field, f"{day.isoformat()} is out of range") from None
     return utc(dt.datetime.combine(day, dt.time(), local), field)
 
 

@@ -89,13 +89,9 @@ def link_expiry(value: str, zone_name: str) -> dt.datetime | None:
     user is (`zone_name`), in UTC; None for no day. InputError on `expires` for a day that is
     not one, has passed, or ends beyond the calendar in UTC (31 December 9999 west of UTC),
     refused as the API refuses such an `expires_at`."""
-    value = value.strip()
-    if not value:
+    day = fields.typed_day("expires", value, "Enter a date as YYYY-MM-DD.")
+    if day is None:
         return None
-    try:
-        day = dt.date.fromisoformat(value)
-    except ValueError:
-        raise bad_field("expires", "Enter a date as YYYY-MM-DD.") from None
     end = fields.utc(dt.datetime.combine(day, dt.time(23, 59, 59), zone(zone_name)), "expires")
     if end <= utcnow():
         raise bad_field("expires", "Choose today or a later date.")
