@@ -432,7 +432,9 @@ def keys_revoke(
     print(f"revoked key {key.id} ({key.role}{', ' + key.name if key.name else ''})", flush=True)
 
 
-users_app = typer.Typer(help="People who sign in to the pages: create, list.", no_args_is_help=True)
+users_app = typer.Typer(
+    help="People who sign in to the pages: create, list, set-email.", no_args_is_help=True
+)
 app.add_typer(users_app, name="users")
 
 
@@ -484,6 +486,52 @@ def users_list() -> None:
     for user in with_database(list_users):
         table.add_row(str(user.id), user.email, user.role, _when(user.created_at))
     out.print(table)
+
+
+@users_app.command("set-email")
+@reports_errors
+def users_set_email(
+    email: Annotated[
+        str,
+        typer.Argument(help="The user's email address now.", metavar="EMAIL", show_default=False),
+    ],
+    new_email: Annotated[
+        str,
+        typer.Argument(
+            help="The address they sign in with from now on.",
+            metavar="NEW_EMAIL",
+            show_default=False,
+        ),
+    ],
+) -> None:
+    """Change a user's email (one made when an address pitchmap cannot mail was still let in)
+    and print its id and new address. Their sessions, role, time zone and password stay."""
+    from tracker.users import (
+        UserInfo,
+        email_problems,
+        find_user_by_email,
+        normalise_email,
+        set_email,
+    )
+
+    where = "users set-email"
+    problems = email_problems(new_email, where, "new_email")
+    if problems:
+        raise InputError(problems)
+
+    async def change(session: AsyncSession) -> UserInfo:
+        found = await find_user_by_email(session, email)
+        changed = None
+        if found is not None:
+            changed = await set_email(session, found.id, new_email, where, "new_email")
+        if changed is None:
+            raise InputError(
+                [Problem(where, "email", f"{normalise_email(email)!r} has no account")]
+            )
+        return changed
+
+    user = with_database(change)
+    print(user.id, user.email, flush=True)
 
 
 def _when(moment: dt.datetime | None) -> str:

@@ -32,6 +32,7 @@ from tracker.keys import Role, check_role
 from tracker.mail import UNMAILABLE, is_mailable
 from tracker.models import ROLES, SignInAttempt, User, UserSession
 
+MAX_EMAIL = 320  # the column's width; `is_mailable` allows fewer still (64 + 1 + 253)
 MIN_PASSWORD = 12  # ASVS 2.1.1
 MAX_PASSWORD = 1_000
 SESSION_IDLE = dt.timedelta(hours=12)
@@ -69,14 +70,22 @@ def user_problems(
 ) -> list[Problem]:
     """Every problem with a new user's fields (the password only when given). The email must
     be one pitchmap can mail: a marketing user's weekly digest goes to it."""
-    problems: list[Problem] = []
-    if not is_mailable(normalise_email(email)):
-        problems.append(Problem(where, "email", f"{email!r} {UNMAILABLE}"))
+    problems = email_problems(email, where)
     if role not in ROLES:
         problems.append(Problem(where, "role", f"{role!r} is not one of {', '.join(ROLES)}"))
     if password is not None:
         problems.extend(password_problems(password, where))
     return problems
+
+
+def email_problems(email: str, where: str = "user", field: str = "email") -> list[Problem]:
+    """What is wrong with a user's email: it must be one pitchmap can mail (`is_mailable`,
+    once normalised). One far too long is refused without being quoted back."""
+    if len(email) > MAX_EMAIL:
+        return [Problem(where, field, f"must be at most {MAX_EMAIL} characters long")]
+    if not is_mailable(normalise_email(email)):
+        return [Problem(where, field, f"{email!r} {UNMAILABLE}")]
+    return []
 
 
 def password_problems(password: str, where: str = "user", field: str = "password") -> list[Problem]:
@@ -185,6 +194,31 @@ async def set_role(session: AsyncSession, user_id: int, role: str) -> UserInfo |
     return _info(user)
 
 
+async def set_email(
+    session: AsyncSession, user_id: int, email: str, where: str = "user", field: str = "email"
+) -> UserInfo | None:
+    """Give the user a new email, normalised (InputError naming `field` for one pitchmap cannot
+    mail or that another user has); None when there is no such user. They sign in with it from
+    now on; their sessions, role, time zone and password stay."""
+    problems = email_problems(email, where, field)
+    if problems:
+        raise InputError(problems)
+    address = normalise_email(email)
+    user = await session.get(User, user_id)
+    if user is None:
+        return None
+    holder = await _user_by_email(session, address)
+    taken = InputError([Problem(where, field, f"{address} already has an account")])
+    if holder is not None and holder.id != user.id:
+        raise taken
+    user.email = address
+    try:
+        await session.flush()
+    except IntegrityError:  # taken by someone else meanwhile
+        raise taken from None
+    return _info(user)
+
+
 async def set_time_zone(session: AsyncSession, user_id: int, zone_name: str) -> None:
     """Store the user's IANA zone; the caller has checked the name against the zone list."""
     user = await session.get(User, user_id)
@@ -220,6 +254,13 @@ async def delete_user(session: AsyncSession, user_id: int) -> bool:
         return False
     await session.execute(delete(User).where(User.id == user_id))
     return True
+
+
+async def find_user_by_email(session: AsyncSession, email: str) -> UserInfo | None:
+    """The user with this email (normalised, never checked against the rules: an address
+    stored before they were stricter must still be found)."""
+    user = await _user_by_email(session, normalise_email(email))
+    return None if user is None else _info(user)
 
 
 async def find_credentials(session: AsyncSession, email: str) -> tuple[UserInfo, str] | None:

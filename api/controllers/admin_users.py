@@ -1,6 +1,7 @@
-"""The admin's page of the people who sign in: the list, a new user, a role changed, a user
-deleted. The rules are `pitchmap users create`'s (tracker.users), so the page and the command
-line can never disagree about what a valid user is."""
+"""The admin's page of the people who sign in: the list, a new user, a role or an email
+changed, a user deleted. The rules are `pitchmap users create`'s and `users set-email`'s
+(tracker.users), so the page and the command line can never disagree about what a valid user
+is."""
 
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ from tracker.users import (
     delete_user,
     find_user,
     list_users,
+    set_email,
     set_role,
     user_problems,
 )
@@ -35,6 +37,7 @@ MAX_NOTICE = 320
 NOTICES = {
     "created": "Created {}.",
     "changed": "Changed the role of {}.",
+    "readdressed": "Changed the email to {}; they sign in with it from now on.",
     "deleted": "Deleted {}; their sessions have ended.",
 }
 NOT_YOURSELF = "You cannot {} yourself: ask another admin."
@@ -128,6 +131,31 @@ class AdminUserController(Controller):
             raise NotFoundException(f"no user {user_id}")
         return _done("changed", changed)
 
+    @post("/{user_id:int}/email", media_type=MediaType.HTML)
+    async def change_email(
+        self,
+        user_id: FromPath[int],
+        data: URLEncodedBody[dict[str, str]],
+        request: Request[Any, Any, Any],
+        runtime: NamedDependency[Runtime],
+        user: NamedDependency[UserInfo],
+    ) -> Response[str]:
+        _admin(user)
+        fields.known_id(user_id, "user")
+        email = fields.form_text(data).get("email", "")
+        try:
+            async with runtime.session() as session:
+                changed = await set_email(session, user_id, email)
+                await session.commit()
+        except InputError as exc:  # unmailable, too long, or another user's
+            message = f"email: {field_errors(exc.problems)['email']}"
+            return await self._page(
+                request, runtime, user, message=message, refused=user_id, status=400
+            )
+        if changed is None:
+            raise NotFoundException(f"no user {user_id}")
+        return _done("readdressed", changed)
+
     @post("/{user_id:int}/delete", media_type=MediaType.HTML)
     async def delete(
         self,
@@ -158,8 +186,11 @@ class AdminUserController(Controller):
         errors: dict[str, str] | None = None,
         message: str = "",
         notice: str = "",
+        refused: int | None = None,
         status: int = 200,
     ) -> Response[str]:
+        """The page; `refused` is the user whose email form was refused (`message` says why):
+        that form's field is marked invalid and described by the message."""
         async with runtime.session() as session:
             users = await list_users(session)
         return render_page(
@@ -173,5 +204,6 @@ class AdminUserController(Controller):
             errors=errors or {},
             message=message,
             notice=notice,
+            refused=refused,
             status_code=status,
         )

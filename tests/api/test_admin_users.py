@@ -4,6 +4,7 @@ admin can neither demote nor delete themselves."""
 
 from __future__ import annotations
 
+import html
 import re
 
 import pytest
@@ -15,6 +16,7 @@ from tests.api.sites import in_database
 from tests.api.test_account import user_row
 from tests.api.test_journey import Site
 from tests.api.test_sign_in import PASSWORD, hold_session, sign_in
+from tracker.mail import is_mailable
 from tracker.models import User
 
 _ROW = re.compile(r'<tr data-user="(\d+)">\s*<td>([^<]+)')
@@ -147,3 +149,144 @@ def test_a_deleted_user_s_session_no_longer_works(site: Site) -> None:
     assert site.client.get("/account", follow_redirects=False).status_code == 303
     site.client.cookies.clear()
     assert sign_in(site.client, doomed).status_code != 303
+
+
+# --- changing a user's email -----------------------------------------------------------------
+
+LEGACY = "josé@vendor.example"  # let in before addresses had to be mailable
+
+
+def email_of(site: Site, user_id: int) -> str:
+    async def read(session: AsyncSession) -> str:
+        return str(await session.scalar(select(User.email).where(User.id == user_id)))
+
+    return in_database(site, read)
+
+
+def add_legacy_user(site: Site) -> int:
+    """A marketing user stored as the admin page once did, with an address it cannot mail."""
+
+    async def add(session: AsyncSession) -> int:
+        user = User(email=LEGACY, role="marketing", password_hash="not a hash")
+        session.add(user)
+        await session.flush()
+        return user.id
+
+    return in_database(site, add)
+
+
+def test_an_admin_changes_a_user_s_email_who_then_signs_in_with_it_alone(site: Site) -> None:
+    old = site.rep()
+    site.rep("admin")
+    their_id = user_row(site, old).id
+    new = f"Moved.{old}".upper()
+    changed = site.post(f"/admin/users/{their_id}/email", {"email": f"  {new} "})
+    assert changed.status_code == 303, changed.text
+    page = site.client.get(changed.headers["location"])
+    assert f"Changed the email to {new.lower()}" in page.text
+    assert email_of(site, their_id) == new.lower()
+    assert user_row(site, new.lower()).role == "rep"
+    site.client.cookies.clear()
+    assert sign_in(site.client, old).status_code != 303
+    assert sign_in(site.client, new).status_code == 303
+
+
+def test_an_unmailable_address_is_replaced_so_the_digest_reaches_the_user(site: Site) -> None:
+    site.rep("admin")
+    legacy_id = add_legacy_user(site)
+    assert not is_mailable(email_of(site, legacy_id))  # the digest skips them
+    changed = site.post(f"/admin/users/{legacy_id}/email", {"email": "jose@vendor.example"})
+    assert changed.status_code == 303, changed.text
+    assert email_of(site, legacy_id) == "jose@vendor.example"
+    assert is_mailable(email_of(site, legacy_id))  # the digest's own test of a recipient
+    assert user_row(site, "jose@vendor.example").role == "marketing"
+
+
+def test_keeping_one_s_own_address_in_another_case_is_no_clash(site: Site) -> None:
+    admin = site.rep("admin")
+    me = user_row(site, admin).id
+    assert site.post(f"/admin/users/{me}/email", {"email": admin.upper()}).status_code == 303
+    assert email_of(site, me) == admin
+    assert site.client.get("/admin/users").status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("email", "says"),
+    [
+        ("", "email: '' is not an email address pitchmap can mail"),
+        ("   ", "email: '   ' is not an email address pitchmap can mail"),
+        ("a\x00@vendor.example", "is not an email address pitchmap can mail"),
+        ("josé@vendor.example", "is not an email address pitchmap can mail"),
+        ("not-an-email", "email: 'not-an-email' is not an email address pitchmap can mail"),
+        ("x" * 65 + "@vendor.example", "is not an email address pitchmap can mail"),
+        ("x" * 400 + "@vendor.example", "email: must be at most 320 characters long"),
+    ],
+)
+def test_a_bad_new_email_is_refused_naming_the_field_and_nothing_is_written(
+    site: Site, email: str, says: str
+) -> None:
+    other = site.rep()
+    site.rep("admin")
+    their_id = user_row(site, other).id
+    refused = site.post(f"/admin/users/{their_id}/email", {"email": email})
+    assert refused.status_code == 400
+    assert says in html.unescape(refused.text)
+    assert 'id="message"' in refused.text
+    assert f'id="email-{their_id}"' in refused.text
+    field = refused.text.split(f'id="email-{their_id}"', 1)[1].split(">", 1)[0]
+    assert 'aria-invalid="true" aria-describedby="message"' in field
+    assert "x" * 400 not in refused.text
+    assert email_of(site, their_id) == other
+
+
+def test_a_missing_email_field_is_refused_naming_it(site: Site) -> None:
+    other = site.rep()
+    site.rep("admin")
+    their_id = user_row(site, other).id
+    refused = site.post(f"/admin/users/{their_id}/email", {})
+    assert refused.status_code == 400 and "email: " in refused.text
+    assert email_of(site, their_id) == other
+
+
+def test_another_user_s_address_is_refused_naming_it(site: Site) -> None:
+    first = site.rep()
+    second = site.rep()
+    site.rep("admin")
+    second_id = user_row(site, second).id
+    refused = site.post(f"/admin/users/{second_id}/email", {"email": first.upper()})
+    assert refused.status_code == 400
+    assert f"email: {first} already has an account" in refused.text
+    assert email_of(site, second_id) == second
+    assert user_row(site, first).email == first
+
+
+@pytest.mark.parametrize("user_id", ["999999", "2147483647", "2147483648", "99999999999999999999"])
+def test_an_unknown_or_impossible_user_id_is_a_404_and_nothing_is_written(
+    site: Site, user_id: str
+) -> None:
+    site.rep("admin")
+    before = site.client.get("/admin/users").text
+    answer = site.post(f"/admin/users/{user_id}/email", {"email": "nobody@vendor.example"})
+    assert answer.status_code == 404, answer.text
+    assert _ROW.findall(site.client.get("/admin/users").text) == _ROW.findall(before)
+    assert users(site) == len(_ROW.findall(before))
+
+
+@pytest.mark.parametrize("role", ["rep", "marketing"])
+def test_only_an_admin_changes_an_email(site: Site, role: str) -> None:
+    other = site.rep()
+    their_id = user_row(site, other).id
+    site.rep(role)
+    refused = site.post(f"/admin/users/{their_id}/email", {"email": f"taken-{role}@vendor.example"})
+    assert refused.status_code == 403
+    assert email_of(site, their_id) == other
+
+
+def test_an_email_change_without_the_csrf_token_is_refused(site: Site) -> None:
+    other = site.rep()
+    site.rep("admin")
+    their_id = user_row(site, other).id
+    data = {"email": "forged@vendor.example"}
+    forged = site.client.post(f"/admin/users/{their_id}/email", data=data, follow_redirects=False)
+    assert forged.status_code == 403
+    assert email_of(site, their_id) == other

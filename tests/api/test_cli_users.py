@@ -17,6 +17,8 @@ import pytest
 
 from tests.cli_runner import PITCHMAP, Run
 from tracker.database import create_engine, create_sessions, migrate
+from tracker.mail import is_mailable
+from tracker.models import User
 from tracker.users import (
     DEMO_USERS,
     ensure_demo_users,
@@ -116,6 +118,65 @@ def test_users_create_refuses_an_email_that_has_an_account(tmp_path: Path, db_ur
     assert again.code == 2
     assert "email: rita@example.com already has an account" in again.stderr
     assert asyncio.run(_emails(db_url)) == [("rita@example.com", "rep")]
+
+
+def test_users_set_email_changes_the_address_the_user_signs_in_with(
+    tmp_path: Path, db_url: str
+) -> None:
+    made = users(tmp_path, db_url, "create", "rita@example.com", "--role", "rep", stdin=PASSWORD)
+    assert made.code == 0, made.stderr
+    changed = users(tmp_path, db_url, "set-email", "RITA@example.com", " Rita.Moss@Example.com ")
+    assert changed.code == 0, changed.stderr
+    assert changed.stdout == f"{int(made.stdout)} rita.moss@example.com\n"
+    assert asyncio.run(_emails(db_url)) == [("rita.moss@example.com", "rep")]
+    assert asyncio.run(_signs_in(db_url, "rita.moss@example.com", PASSWORD))
+    assert not asyncio.run(_signs_in(db_url, "rita@example.com", PASSWORD))
+
+
+def test_users_set_email_mends_an_address_pitchmap_cannot_mail(tmp_path: Path, db_url: str) -> None:
+    asyncio.run(_add_legacy_user(db_url, "josé@example.com"))
+    changed = users(tmp_path, db_url, "set-email", "josé@example.com", "jose@example.com")
+    assert changed.code == 0, changed.stderr
+    assert asyncio.run(_emails(db_url)) == [("jose@example.com", "marketing")]
+    assert is_mailable("jose@example.com")  # the rule the digest picks its recipients by
+
+
+@pytest.mark.parametrize(
+    ("args", "field", "says"),
+    [
+        (("rita@example.com", ""), "new_email", "'' is not an email address pitchmap can mail"),
+        (("rita@example.com", "not-an-email"), "new_email", "is not an email address"),
+        (("rita@example.com", "josé@example.com"), "new_email", "is not an email address"),
+        (("rita@example.com", "x" * 400 + "@example.com"), "new_email", "at most 320"),
+        (("rita@example.com", "mo@example.com"), "new_email", "mo@example.com already has"),
+        (("nobody@example.com", "new@example.com"), "email", "'nobody@example.com' has no"),
+    ],
+)
+def test_users_set_email_refuses_bad_input_naming_the_field(
+    tmp_path: Path, db_url: str, args: tuple[str, ...], field: str, says: str
+) -> None:
+    for email in ("rita@example.com", "mo@example.com"):
+        made = users(tmp_path, db_url, "create", email, "--role", "rep", stdin=PASSWORD)
+        assert made.code == 0, made.stderr
+    refused = users(tmp_path, db_url, "set-email", *args)
+    assert refused.code == 2
+    assert refused.stdout == ""
+    assert re.search(
+        rf"^error: users set-email: {field}: .*{re.escape(says)}", refused.stderr, re.M
+    ), refused.stderr
+    assert asyncio.run(_emails(db_url)) == [("rita@example.com", "rep"), ("mo@example.com", "rep")]
+
+
+async def _add_legacy_user(url: str, email: str) -> None:
+    """A marketing user stored before addresses had to be mailable."""
+    migrate(url)
+    engine = create_engine(url)
+    try:
+        async with create_sessions(engine)() as session:
+            session.add(User(email=email, role="marketing", password_hash="not a hash"))
+            await session.commit()
+    finally:
+        await engine.dispose()
 
 
 def test_the_password_is_never_an_argument(tmp_path: Path) -> None:

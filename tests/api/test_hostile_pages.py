@@ -162,11 +162,12 @@ def test_revoking_a_link_id_no_row_can_have_is_a_404(site: Site, link_id: str) -
 
 
 @pytest.mark.parametrize("user_id", BEYOND_ANY_ID)
-@pytest.mark.parametrize("action", ["role", "delete"])
+@pytest.mark.parametrize("action", ["role", "email", "delete"])
 def test_a_user_id_no_row_can_have_is_a_404(site: Site, action: str, user_id: str) -> None:
     site.rep("admin")
     listed = site.client.get("/admin/users").text
-    answer = site.post(f"/admin/users/{user_id}/{action}", {"role": "marketing"})
+    form = {"role": "marketing", "email": "new.address@example.com"}
+    answer = site.post(f"/admin/users/{user_id}/{action}", form)
     assert answer.status_code == 404, answer.text
     assert re.findall(r'data-user="\d+"', site.client.get("/admin/users").text) == re.findall(
         r'data-user="\d+"', listed
