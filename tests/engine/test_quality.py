@@ -21,15 +21,19 @@ AS_OF = dt.date(2026, 11, 24)
 REPORTED = {
     "bastion": 0.895,
     "clausewise": 0.795,
+    "coldtrail": 0.77,
     "crewline": 0.89,
     "ledgerly": 0.745,
+    "nimbus": 0.82,
     "verdant": 0.92,
 }
 TAGS_ONLY = {
     "bastion": 0.761,
     "clausewise": 0.634,
+    "coldtrail": 0.699,
     "crewline": 0.769,
     "ledgerly": 0.602,
+    "nimbus": 0.759,
     "verdant": 0.773,
 }
 
