@@ -108,16 +108,32 @@ def _load_file(path: Path, problems: list[Problem]) -> Prospect | None:
 
 
 def _load_json(text: str, where: str) -> object:
-    """JSON, refusing a key given twice as YAML files do (json keeps the last one silently)."""
+    """JSON, refusing a key given twice as YAML files do (json keeps the last one silently),
+    each named by its path (`contact.name`), and nesting too deep to read."""
+    repeated: list[str] = []
+    try:
+        data = _unique(json.loads(text, object_pairs_hook=_Pairs), "", repeated)
+    except RecursionError:
+        raise ProspectError([Problem(where, "file", "invalid JSON: nested too deeply")]) from None
+    if repeated:
+        raise ProspectError([Problem(where, path, "is given twice") for path in repeated])
+    return data
 
-    def unique(pairs: list[tuple[str, object]]) -> dict[str, object]:
-        counts = Counter(key for key, _ in pairs)
-        repeated = sorted(key for key, count in counts.items() if count > 1)
-        if repeated:
-            raise ProspectError([Problem(where, key, "is given twice") for key in repeated])
-        return dict(pairs)
 
-    return json.loads(text, object_pairs_hook=unique)
+class _Pairs(list[tuple[str, object]]):
+    """A JSON object as written, every key kept, until `_unique` has checked them."""
+
+
+def _unique(value: object, path: str, repeated: list[str]) -> object:
+    """`value` with its objects as dicts; the path of each key given twice goes to `repeated`."""
+    if isinstance(value, _Pairs):
+        named = {key: f"{path}.{key}" if path else key for key, _ in value}
+        counts = Counter(key for key, _ in value)
+        repeated += sorted(named[key] for key, count in counts.items() if count > 1)
+        return {key: _unique(item, named[key], repeated) for key, item in value}
+    if isinstance(value, list):
+        return [_unique(item, f"{path}[{i}]", repeated) for i, item in enumerate(value)]
+    return value
 
 
 def _prospect(data: object, where: str, problems: list[Problem]) -> Prospect | None:

@@ -126,6 +126,31 @@ def test_a_key_given_twice_in_a_json_prospect_is_refused(tmp_path: Path) -> None
     assert prospect_problems(path) == [("p.json", "id", "is given twice")]
 
 
+def test_a_key_given_twice_deep_in_a_json_prospect_is_named_by_its_path(tmp_path: Path) -> None:
+    path = tmp_path / "p.json"
+    path.write_text(
+        '{"id": "p-a", "company": "Acme", "contact": {"name": "Ann", "title": "CFO", '
+        '"name": "Bo"}, "region": [{"code": "emea", "code": "na"}]}'
+    )
+
+    assert prospect_problems(path) == [
+        ("p.json", "contact.name", "is given twice"),
+        ("p.json", "region[0].code", "is given twice"),
+    ]
+
+
+@pytest.mark.parametrize("depth", [600, 100_000])
+def test_json_nested_too_deeply_is_refused_not_a_recursion_error(
+    tmp_path: Path, depth: int
+) -> None:
+    """Deeper than the reader can go (100,000), or than the check for repeated keys can walk
+    after it (600)."""
+    path = tmp_path / "p.json"
+    path.write_text('{"id": "p-a", "company": "Acme", "needs": ' + "[" * depth + "]" * depth + "}")
+
+    assert prospect_problems(path) == [("p.json", "file", "invalid JSON: nested too deeply")]
+
+
 def test_a_key_given_twice_in_front_matter_and_message_map_is_refused(tmp_path: Path) -> None:
     write_library(tmp_path, [])
     (tmp_path / "message_map.yaml").write_text(
