@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from collections import Counter
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -21,6 +22,7 @@ _CONTACT_FIELDS = ("name", "title", "email")
 MAX_ID = 100
 MAX_FIELD = 200
 MAX_NEEDS = 20_000
+MAX_DIGITS = 100
 
 
 @dataclass(frozen=True)
@@ -112,12 +114,37 @@ def _load_json(text: str, where: str) -> object:
     each named by its path (`contact.name`), and nesting too deep to read."""
     repeated: list[str] = []
     try:
-        data = _unique(json.loads(text, object_pairs_hook=_Pairs), "", repeated)
+        data = _unique(
+            json.loads(
+                text, object_pairs_hook=_Pairs, parse_int=_integer, parse_constant=_not_json
+            ),
+            "",
+            repeated,
+        )
     except RecursionError:
         raise ProspectError([Problem(where, "file", "invalid JSON: nested too deeply")]) from None
+    except _NotJsonError as exc:
+        raise ProspectError([Problem(where, "file", f"invalid JSON: {exc}")]) from None
     if repeated:
         raise ProspectError([Problem(where, path, "is given twice") for path in repeated])
     return data
+
+
+class _NotJsonError(ValueError):
+    """What Python's reader takes but a profile may not hold."""
+
+
+def _not_json(constant: str) -> object:
+    """NaN and Infinity, which Python accepts and JSON does not."""
+    raise _NotJsonError(f"{constant} is not a JSON value")
+
+
+def _integer(digits: str) -> int:
+    """An integer, refused when longer than any profile field could use (Python refuses over
+    4,300 digits with a bare ValueError)."""
+    if len(digits.lstrip("-")) > MAX_DIGITS:
+        raise _NotJsonError(f"a number of {len(digits)} digits is too long")
+    return int(digits)
 
 
 class _Pairs(list[tuple[str, object]]):
@@ -197,9 +224,16 @@ def _texts(value: object) -> Iterator[str]:
 
 
 def _is_facet_value(value: object) -> bool:
-    scalar = (str, int, float)
     if value is None:
         return True
     if isinstance(value, list):
-        return all(isinstance(v, scalar) and not isinstance(v, bool) for v in value)
-    return isinstance(value, scalar) and not isinstance(value, bool)
+        return all(map(_is_facet_scalar, value))
+    return _is_facet_scalar(value)
+
+
+def _is_facet_scalar(value: object) -> bool:
+    """Text, or a number a tag could name (`size: 500`); not a flag, and not a float that
+    names nothing (`.nan`, `.inf`, or JSON's 1e999)."""
+    if isinstance(value, float):
+        return math.isfinite(value)
+    return isinstance(value, str | int) and not isinstance(value, bool)

@@ -234,3 +234,33 @@ def test_a_value_too_long_to_quote_is_cut_in_the_message(tmp_path: Path) -> None
 
     [(_, field, message)] = prospect_problems(path)
     assert field == "stage" and len(message) < 200
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("NaN", "invalid JSON: NaN is not a JSON value"),
+        ("-Infinity", "invalid JSON: -Infinity is not a JSON value"),
+        ("9" * 5000, "invalid JSON: a number of 5000 digits is too long"),
+    ],
+)
+def test_json_python_reads_but_json_has_not_is_refused(
+    tmp_path: Path, value: str, message: str
+) -> None:
+    path = tmp_path / "p.json"
+    path.write_text('{"id": "p-a", "company": "Acme", "persona": ' + value + "}")
+
+    assert prospect_problems(path) == [("p.json", "file", message)]
+
+
+@pytest.mark.parametrize(
+    ("name", "text"), [("p.json", '"persona": 1e999'), ("p.yaml", "persona: .nan")]
+)
+def test_a_facet_value_that_is_no_number_is_refused(tmp_path: Path, name: str, text: str) -> None:
+    path = tmp_path / name
+    if name.endswith(".json"):
+        path.write_text('{"id": "p-a", "company": "Acme", ' + text + "}")
+    else:
+        path.write_text("id: p-a\ncompany: Acme\n" + text + "\n")
+
+    assert prospect_problems(path) == [(name, "persona", "must be text or a list of text")]
