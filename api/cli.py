@@ -43,7 +43,7 @@ from engine import (
 )
 from engine.assemble import AssembledDocument, Rep, assemble
 from engine.assemble.formats import FILE_NAMES, renderer
-from engine.files import StagedFiles
+from engine.files import StagedFiles, open_regular
 from engine.learning import SEGMENT_FACET, Engagement, Learning
 from tracker.purge import MAX_DAYS
 
@@ -341,10 +341,12 @@ def import_command(
     Never overwrites a file; writes nothing unless every draft can be written.
     """
     # No embedding model is loaded: drafts are never selected, so they need no vectors yet.
-    from engine.importer import import_file, write_drafts
+    from engine.importer import write_drafts
+    from engine.importer.drafts import plan_import
 
     loaded = load_library(library)
-    drafts = import_file(file, loaded, slot)
+    planned = plan_import(file, loaded, slot)
+    drafts = planned.drafts
     paths = write_drafts(drafts, loaded.root)
     for path, draft in zip(paths, drafts, strict=True):
         print(f"{path}  slot={draft.slot}  title={draft.title}", flush=True)
@@ -353,6 +355,8 @@ def import_command(
             "note: slots were guessed from the titles; check each draft's slot before approving",
             highlight=False,
         )
+    if skipped := planned.skipped_note():
+        err.print(f"note: {file}: {skipped}", highlight=False)
 
 
 keys_app = typer.Typer(help="API keys: create, list, revoke.", no_args_is_help=True)
@@ -555,7 +559,7 @@ def outcomes_import(
     from tracker.outcome_import import MAX_BYTES, import_outcomes
 
     try:
-        with file.open("rb") as opened:
+        with open_regular(file) as opened:  # a FIFO or a device is refused, never read
             content = opened.read(MAX_BYTES + 1)  # one byte over is enough to refuse it
     except OSError as exc:
         raise InputError([Problem(str(file), "file", exc.strerror or str(exc))]) from None

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from engine.errors import LibraryError, Problem
+from engine.files import FileRefusedError, read_text
 from engine.frontmatter import YamlError, load_yaml
 from engine.select import Selection
 
@@ -46,7 +47,9 @@ class Quality:
 
 def load_labels(path: Path) -> Labels:
     try:
-        data = load_yaml(path.read_text(encoding="utf-8")) or {}
+        data = load_yaml(read_text(path)) or {}
+    except FileRefusedError as exc:
+        raise LibraryError([Problem(str(path), "file", str(exc))]) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise LibraryError([Problem(str(path), "file", f"cannot be read: {exc}")]) from None
     except YamlError as exc:

@@ -18,12 +18,16 @@ from typing import Any, Literal
 
 from engine import markdown
 from engine.errors import LibraryError, Problem
+from engine.files import FileRefusedError, read_text
 from engine.frontmatter import YamlError, load_yaml, split
 
 SLUG = re.compile(r"^[a-z0-9_-]+$")
 STATUSES = ("approved", "draft", "retired")
 Status = Literal["approved", "draft", "retired"]
 Tags = Mapping[str, tuple[str, ...]]
+# Each passage is embedded and matched on its own: the fixtures' blocks have at most 30, while
+# a 50,000-row table would take minutes to embed. A thousand is a long document, not a block.
+MAX_PASSAGES = 1_000
 _PLACEHOLDER = re.compile(r"\{\{-?\s*([a-zA-Z_][\w.]*)[^}]*\}\}|\{%.*?%\}")
 
 
@@ -197,9 +201,12 @@ def _slot(raw: object, at: str, where: str, problems: list[Problem]) -> Slot | N
 
 def _read_yaml(path: Path, problems: list[Problem]) -> dict[str, Any] | None:
     try:
-        data = load_yaml(path.read_text(encoding="utf-8"))
+        data = load_yaml(read_text(path))
     except FileNotFoundError:
         problems.append(Problem(str(path), "file", "is missing"))
+        return None
+    except FileRefusedError as exc:
+        problems.append(Problem(str(path), "file", str(exc)))
         return None
     except (OSError, UnicodeDecodeError) as exc:
         problems.append(Problem(str(path), "file", f"cannot be read: {exc}"))
@@ -236,7 +243,10 @@ def _load_blocks(folder: Path, slot_ids: set[str] | None, problems: list[Problem
 def _load_block(path: Path, slot_ids: set[str] | None, problems: list[Problem]) -> Block | None:
     where = str(path)
     try:
-        source = path.read_text(encoding="utf-8")
+        source = read_text(path)
+    except FileRefusedError as exc:
+        problems.append(Problem(where, "file", str(exc)))
+        return None
     except (OSError, UnicodeDecodeError) as exc:
         problems.append(Problem(where, "file", f"cannot be read: {exc}"))
         return None
@@ -253,7 +263,7 @@ def _load_block(path: Path, slot_ids: set[str] | None, problems: list[Problem]) 
         problems.append(Problem(where, "body", "is empty"))
     if len(problems) > before:
         return None
-    return Block(
+    block = Block(
         id=block_id,
         slot=slot,
         title=title,
@@ -264,6 +274,17 @@ def _load_block(path: Path, slot_ids: set[str] | None, problems: list[Problem]) 
         nodes=markdown.parse(body),
         source=source,
     )
+    if len(block.passages) > MAX_PASSAGES:
+        problems.append(
+            Problem(
+                where,
+                "body",
+                f"has {len(block.passages):,} passages (title, paragraphs, list items and table "
+                f"rows); a block may have at most {MAX_PASSAGES:,}",
+            )
+        )
+        return None
+    return block
 
 
 class _BlockFields:

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.errors import NUL_REFUSED, Problem, ProspectError
+from engine.files import FileRefusedError, read_text
 from engine.frontmatter import YamlError, load_yaml
 from engine.library import SLUG
 
@@ -56,10 +57,11 @@ def load_prospects(path: str | Path) -> list[Prospect]:
     path = Path(path)
     problems: list[Problem] = []
     if path.is_dir():
-        files = sorted(p for p in path.iterdir() if p.suffix.lower() in SUFFIXES and p.is_file())
+        # Not only regular files: a folder or FIFO named like a profile is reported, not skipped.
+        files = sorted(p for p in path.iterdir() if p.suffix.lower() in SUFFIXES)
         if not files:
             problems.append(Problem(str(path), "prospects", "the folder has no .yaml/.json file"))
-    elif path.is_file():
+    elif path.exists():  # a FIFO or a device too: _load_file says what is wrong with it
         files = [path]
     else:
         problems.append(Problem(str(path), "prospects", "no such file or folder"))
@@ -92,8 +94,11 @@ def parse_prospect(data: object, where: str = "prospect") -> Prospect:
 def _load_file(path: Path, problems: list[Problem]) -> Prospect | None:
     where = str(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_text(path)
         data = _load_json(text, where) if path.suffix.lower() == ".json" else load_yaml(text)
+    except FileRefusedError as exc:
+        problems.append(Problem(where, "file", str(exc)))
+        return None
     except (OSError, UnicodeDecodeError) as exc:
         problems.append(Problem(where, "file", f"cannot be read: {exc}"))
         return None

@@ -23,12 +23,14 @@ def pitchmap(
     cwd: Path,
     *args: str | Path,
     preexec_fn: Callable[[], object] | None = None,
+    timeout: float = 300,
     **env: str,
 ) -> Run:
     """Run `pitchmap args...` in `cwd`, its data folder `cwd/data`; a model load fits in 300 s.
 
     `preexec_fn` runs in the child before the command starts, to give it the limits (e.g. a
     file-size limit) under which a real write fails, without mocking the command's code.
+    `timeout` is shorter where a command must answer at once (a hang is the regression).
     """
     done = subprocess.run(
         [str(PITCHMAP), *map(str, args)],
@@ -36,7 +38,7 @@ def pitchmap(
         cwd=cwd,
         capture_output=True,
         text=True,
-        timeout=300,
+        timeout=timeout,
         check=False,
         preexec_fn=preexec_fn,
     )

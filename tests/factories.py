@@ -5,7 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
+
+from engine import LibraryError, ProspectError, load_library, load_prospects
 
 SLOTS = [
     {"id": "opening", "title": "Why now"},
@@ -42,3 +45,17 @@ def write_prospect(folder: Path, **fields: Any) -> Path:
     path = folder / f"{fields['id']}.yaml"
     path.write_text(yaml.safe_dump(fields, sort_keys=False))
     return path
+
+
+def library_problems(root: Path) -> list[tuple[str, str, str]]:
+    """The problems loading the library at `root` raises: (file name, field, message) each."""
+    with pytest.raises(LibraryError) as caught:
+        load_library(root)
+    return [(Path(p.file).name, p.field, p.message) for p in caught.value.problems]
+
+
+def prospect_problems(path: Path) -> list[tuple[str, str, str]]:
+    """The problems loading the prospects at `path` raises: (file name, field, message) each."""
+    with pytest.raises(ProspectError) as caught:
+        load_prospects(path)
+    return [(Path(p.file).name, p.field, p.message) for p in caught.value.problems]

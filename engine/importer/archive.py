@@ -16,6 +16,7 @@ import zipfile
 from pathlib import Path, PurePosixPath
 
 from engine.errors import InputError, Problem
+from engine.files import FileRefusedError, open_regular
 from engine.importer.doctype import doctype_problems
 
 MAX_TOTAL_BYTES = 200 * 1024 * 1024
@@ -36,16 +37,16 @@ def check_package(path: Path, kind: str) -> None:
     """
     where = str(path)
     try:
-        with path.open("rb") as file:
-            magic = file.read(len(_ZIP_MAGIC))
-        if magic != _ZIP_MAGIC:
-            raise InputError([Problem(where, "file", f"is not a {kind} (not a zip package)")])
-        with zipfile.ZipFile(path) as archive:
-            problems = member_problems(archive.infolist()) or doctype_problems(archive)
+        with open_regular(path) as file:  # a FIFO or a device is refused, never read
+            if file.read(len(_ZIP_MAGIC)) != _ZIP_MAGIC:
+                raise InputError([Problem(where, "file", f"is not a {kind} (not a zip package)")])
+            file.seek(0)
+            with zipfile.ZipFile(file) as archive:
+                problems = member_problems(archive.infolist()) or doctype_problems(archive)
     except FileNotFoundError:
         raise InputError([Problem(where, "file", "does not exist")]) from None
-    except IsADirectoryError:
-        raise InputError([Problem(where, "file", "is a folder, not a file")]) from None
+    except FileRefusedError as exc:  # "is a folder, not a file", as before, or not regular
+        raise InputError([Problem(where, "file", str(exc))]) from None
     except OSError as exc:
         raise InputError([Problem(where, "file", f"cannot be read: {exc.strerror}")]) from None
     except zipfile.BadZipFile as exc:

@@ -28,31 +28,34 @@ from lxml import etree
 from engine.importer.markup import Element, Excerpt, Grid, Item, Run, Runs, Text, plain, tidy
 
 _HEADING_STYLES = ("heading", "title")
+_Style = ParagraphStyle | None
 _LEVEL_IN_NAME = re.compile(r"(\d)\s*$")
 
 
-def read_document(path: Path) -> list[Excerpt]:
+def read_document(path: Path) -> Iterator[Excerpt]:
     """Each heading's section that has text under it, in document order.
 
     Text before the first heading becomes a section titled from the file name; a heading
     with nothing under it (a chapter heading right above its first sub-heading) is skipped.
+    Lazy, section by section: the caller may stop early (a document with too many sections
+    is refused without reading them all).
     """
     document = Document(str(path))
     reader = _Reader(document)
     title, anchor = _title_from(path), "section-0"
     elements: list[Element] = []
-    excerpts: list[Excerpt] = []
     number = 0
     for item in _body(document):
         heading = reader.heading(item)
         if heading:
-            excerpts.append(Excerpt(anchor, title, tuple(elements)))
+            if elements:
+                yield Excerpt(anchor, title, tuple(elements))
             number += 1
             title, anchor, elements = heading, f"section-{number}", []
         else:
             elements.extend(reader.element(item))
-    excerpts.append(Excerpt(anchor, title, tuple(elements)))
-    return [e for e in excerpts if e.elements]
+    if elements:
+        yield Excerpt(anchor, title, tuple(elements))
 
 
 def _title_from(path: Path) -> str:
@@ -85,18 +88,27 @@ class _Reader:
             self.numbering: etree._Element | None = part.element  # type: ignore[attr-defined]
         except KeyError:
             self.numbering = None
+        # Looking a style up scans every style in the document; a document has few styles
+        # and many paragraphs, so each is looked up once.
+        self._styles: dict[str | None, _Style] = {}
+
+    def style(self, paragraph: Paragraph) -> _Style:
+        key = paragraph._p.style
+        if key not in self._styles:
+            self._styles[key] = paragraph.style
+        return self._styles[key]
 
     def heading(self, item: Paragraph | Table) -> str:
         """The heading's text if `item` is a heading paragraph, else ''."""
         if not isinstance(item, Paragraph):
             return ""
-        name = _style_name(item).lower()
+        name = _style_name(self.style(item)).lower()
         return " ".join(item.text.split()) if name.startswith(_HEADING_STYLES) else ""
 
     def element(self, item: Paragraph | Table) -> list[Element]:
         if isinstance(item, Table):
             return [_grid(item)]
-        if _style_name(item).lower().startswith("toc"):
+        if _style_name(self.style(item)).lower().startswith("toc"):
             return []
         runs = _runs(item)
         if not plain(runs):
@@ -113,8 +125,9 @@ class _Reader:
         The level is the paragraph's own list level, else the one its style's name gives
         ("List Bullet 2" is level 1: Word gives such styles a list of their own at level 0).
         """
-        name = _style_name(paragraph)
-        num_id, level = _numbering(paragraph)
+        style = self.style(paragraph)
+        name = _style_name(style)
+        num_id, level = _numbering(paragraph, style)
         if num_id == "0":  # Word's way of switching a list style's numbering off
             return None
         found = _LEVEL_IN_NAME.search(name)
@@ -153,15 +166,13 @@ def _child_val(
     )
 
 
-def _style_name(paragraph: Paragraph) -> str:
-    style = paragraph.style
+def _style_name(style: _Style) -> str:
     return (style.name or "") if style is not None else ""
 
 
-def _numbering(paragraph: Paragraph) -> tuple[str | None, int | None]:
+def _numbering(paragraph: Paragraph, style: _Style) -> tuple[str | None, int | None]:
     """The numbering instance and list level: the paragraph's own, else its style chain's."""
     sources: list[etree._Element] = [paragraph._p]
-    style = paragraph.style
     while isinstance(style, ParagraphStyle) and len(sources) < 10:  # a cycle cannot hang us
         sources.append(style.element)
         style = style.base_style

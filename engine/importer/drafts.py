@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import unicodedata
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,7 +20,7 @@ from lxml import etree
 
 from engine.errors import InputError, Problem
 from engine.importer.archive import check_package
-from engine.importer.markup import Excerpt, neutral, to_markdown
+from engine.importer.markup import Excerpt, Skipped, neutral, to_markdown
 from engine.library import Library, Slot
 
 MAX_ID_CHARS = 60
@@ -28,7 +28,14 @@ _SUFFIX_ROOM = 4  # "-99": ids made unique by a suffix stay within about MAX_ID_
 _NOT_SLUG = re.compile(r"[^a-z0-9]+")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
-Reader = Callable[[Path], list[Excerpt]]
+# One import makes at most this many drafts. A real deck or proposal has tens of slides or
+# sections, a very long one a few hundred; every draft is a file marketing must review. A
+# file with more is generated or hostile (20,000 headings took minutes and wrote 20,000
+# files), so it is refused as soon as the reader passes the limit, before anything is written
+# and without reading the rest.
+MAX_DRAFTS = 1_000
+
+Reader = Callable[[Path], Iterable[Excerpt | Skipped]]
 
 
 @dataclass(frozen=True)
@@ -76,21 +83,77 @@ def _text(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
 _Dumper.add_representer(str, _text)
 
 
+@dataclass(frozen=True)
+class Imported:
+    """The drafts a file yields, and the slides it skipped because they hold nothing to reuse."""
+
+    drafts: list[Draft]
+    skipped: list[Skipped]
+
+    def skipped_note(self) -> str:
+        """'skipped slide 3 (no text); slides 5-6 (...)', or '' when nothing was skipped."""
+        return describe_skipped(self.skipped)
+
+
 def import_file(path: Path, library: Library, slot: str | None = None) -> list[Draft]:
     """The drafts a .pptx or .docx file yields for this library; reads, never writes.
 
-    Raises InputError naming the file (unknown type, unreadable, unsafe, no text) or `--slot`.
+    Raises InputError naming the file (unknown type, unreadable, unsafe, too many drafts,
+    no text) or `--slot`.
     """
+    return plan_import(path, library, slot).drafts
+
+
+def plan_import(path: Path, library: Library, slot: str | None = None) -> Imported:
+    """`import_file`, also saying which slides were skipped and why."""
     problems: list[Problem] = []
     chosen = _chosen_slot(path, library, slot, problems)
-    bodies = [(e, to_markdown(e.elements)) for e in _excerpts(path, problems)]
-    bodies = [(e, body) for e, body in bodies if body]  # a block needs a body to load
+    excerpts, skipped = _excerpts(path, problems)
+    bodies: list[tuple[Excerpt, str]] = []
+    for excerpt in excerpts:
+        body = to_markdown(excerpt.elements)
+        if body:  # a block needs a body to load
+            bodies.append((excerpt, body))
+        else:
+            skipped.append(Skipped(excerpt.anchor, "no text"))
     if not problems and not bodies:
-        problems.append(Problem(str(path), "file", "has no text to import"))
+        why = describe_skipped(skipped)
+        problems.append(Problem(str(path), "file", "has no text to import" + (why and f": {why}")))
     if problems:
         raise InputError(problems)
     names = _Names(library, path.stem)
-    return [_draft(e, body, path.name, names, library.slots, chosen) for e, body in bodies]
+    drafts = [_draft(e, body, path.name, names, library.slots, chosen) for e, body in bodies]
+    return Imported(drafts, sorted(skipped, key=_place))
+
+
+def describe_skipped(skipped: Iterable[Skipped]) -> str:
+    """Skipped slides grouped by reason, numbers as ranges: 'skipped slides 1-2, 5 (no text)'."""
+    by_reason: dict[str, list[tuple[str, int]]] = {}
+    for item in sorted(skipped, key=_place):
+        kind, number = _place(item)
+        by_reason.setdefault(item.reason, []).append((kind, number))
+    groups = []
+    for reason, places in by_reason.items():
+        kind = places[0][0]
+        numbers = [n for _, n in places]
+        noun = f"{kind}s" if len(numbers) > 1 else kind
+        groups.append(f"{noun} {_ranges(numbers)} ({reason})")
+    return f"skipped {'; '.join(groups)}" if groups else ""
+
+
+def _place(item: Skipped) -> tuple[str, int]:
+    kind, _, number = item.anchor.rpartition("-")
+    return kind, int(number) if number.isdigit() else 0
+
+
+def _ranges(numbers: list[int]) -> str:
+    spans: list[list[int]] = []
+    for n in numbers:
+        if spans and n == spans[-1][1] + 1:
+            spans[-1][1] = n
+        else:
+            spans.append([n, n])
+    return ", ".join(str(a) if a == b else f"{a}-{b}" for a, b in spans)
 
 
 def _chosen_slot(
@@ -108,25 +171,43 @@ def _chosen_slot(
     return None
 
 
-def _excerpts(path: Path, problems: list[Problem]) -> list[Excerpt]:
+def _excerpts(path: Path, problems: list[Problem]) -> tuple[list[Excerpt], list[Skipped]]:
     office = _format(path.suffix.lower())
     if office is None:
         problems.append(Problem(str(path), "file", "must be a .pptx deck or a .docx document"))
-        return []
+        return [], []
+    excerpts: list[Excerpt] = []
+    skipped: list[Skipped] = []
     try:
         check_package(path, office.kind)
-        return office.read(path)
+        for part in office.read(path):  # lazily: a file over the limit is not read to its end
+            if isinstance(part, Skipped):
+                skipped.append(part)
+                continue
+            excerpts.append(part)
+            if len(excerpts) > MAX_DRAFTS:
+                problems.append(Problem(str(path), "file", _too_many(office.parts)))
+                return [], []
+        return excerpts, skipped
     except InputError as exc:
         problems.extend(exc.problems)
     except (*_UNREADABLE, *office.errors) as exc:
         detail = " ".join(str(exc).split())[:200] or type(exc).__name__
         problems.append(Problem(str(path), "file", f"is not a readable {office.kind} ({detail})"))
-    return []
+    return [], []
+
+
+def _too_many(parts: str) -> str:
+    return (
+        f"has more than {MAX_DRAFTS:,} {parts} with text; one import adds at most "
+        f"{MAX_DRAFTS:,} draft blocks (split the file)"
+    )
 
 
 @dataclass(frozen=True)
 class _Format:
     kind: str  # what the file should be, as messages name it
+    parts: str  # what each draft is made from, as messages name them
     read: Reader
     errors: tuple[type[Exception], ...]  # what its Office library raises on a bad package
 
@@ -138,14 +219,16 @@ def _format(suffix: str) -> _Format | None:
 
         from engine.importer.pptx_source import read_deck
 
-        return _Format("PowerPoint file", read_deck, (PythonPptxError,))
+        return _Format("PowerPoint file", "slides", read_deck, (PythonPptxError,))
     if suffix == ".docx":
         from docx.exceptions import PythonDocxError
         from docx.opc.exceptions import OpcError
 
         from engine.importer.docx_source import read_document
 
-        return _Format("Word document", read_document, (OpcError, PythonDocxError))
+        return _Format(
+            "Word document", "heading sections", read_document, (OpcError, PythonDocxError)
+        )
     return None
 
 

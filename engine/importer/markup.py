@@ -71,6 +71,14 @@ class Excerpt:
     notes: str = ""
 
 
+@dataclass(frozen=True)
+class Skipped:
+    """A slide or section that yields no draft, and why (said to the user, never silent)."""
+
+    anchor: str
+    reason: str
+
+
 # Jinja starts a placeholder, statement or comment at `{{`, `{%` and `{#`; a space after the
 # brace keeps the text readable and makes it inert.
 _MARKER = re.compile(r"\{(?=[{%#])")

@@ -4,6 +4,12 @@ Only what a reader sees as text is taken; pictures and charts stay in the deck. 
 paragraph is a bullet is decided as PowerPoint shows it: an explicit bullet or numbering,
 an explicit "no bullet", else the placeholder's kind (body placeholders inherit bullets from
 the master, subtitles and free text boxes do not).
+
+A draft's body is what the audience saw and its notes what the presenter said, so no text on
+a slide is lost: a slide without a title takes its first line as title (or "Slide N"), a
+one-line slide is both title and body, and a title with speaker notes but nothing under it
+is a draft whose body is that title. Only a slide with no text at all, or a title alone (a
+section divider), is skipped, and is reported as skipped.
 """
 
 from __future__ import annotations
@@ -21,7 +27,18 @@ from pptx.slide import Slide
 from pptx.table import Table
 from pptx.text.text import TextFrame, _Paragraph, _Run
 
-from engine.importer.markup import Element, Excerpt, Grid, Item, Run, Runs, Text, plain, tidy
+from engine.importer.markup import (
+    Element,
+    Excerpt,
+    Grid,
+    Item,
+    Run,
+    Runs,
+    Skipped,
+    Text,
+    plain,
+    tidy,
+)
 
 _BULLETED = frozenset(
     {
@@ -40,30 +57,50 @@ _FURNITURE = frozenset(
         PP_PLACEHOLDER.HEADER,
     }
 )
+# A lone line longer than this reads as a sentence, not a title: the draft is "Slide N".
+_MAX_TITLE_CHARS = 80
+NO_TEXT = "no text"
+TITLE_ONLY = "only a title, no body or speaker notes"
 
 
-def read_deck(path: Path) -> list[Excerpt]:
-    """Every slide with text, in deck order; `anchor` numbers slides as PowerPoint does."""
+def read_deck(path: Path) -> Iterator[Excerpt | Skipped]:
+    """Each slide in deck order, as an excerpt or as skipped with the reason;
+    `anchor` numbers slides as PowerPoint does. Lazy: the caller may stop early."""
     deck = Presentation(str(path))
-    excerpts = (_slide(slide, number) for number, slide in enumerate(deck.slides, 1))
-    return [e for e in excerpts if e is not None]
+    for number, slide in enumerate(deck.slides, 1):
+        yield _slide(slide, number)
 
 
-def _slide(slide: Slide, number: int) -> Excerpt | None:
-    """A slide's excerpt, or None for a slide with nothing under its title: a divider or an
-    empty slide has no content to reuse, and a block needs a body."""
+def _slide(slide: Slide, number: int) -> Excerpt | Skipped:
     heading = slide.shapes.title
     title = " ".join(heading.text_frame.text.split()) if heading and heading.has_text_frame else ""
     title_id = heading.shape_id if heading is not None else None
     shapes = (s for s in _shapes(slide.shapes) if s.shape_id != title_id)
-    elements = [e for shape in shapes for e in _read(shape)]
+    elements = [e for shape in shapes for e in _read(shape) if _has_text(e)]
+    notes = _notes(slide)
+    anchor = f"slide-{number}"
     first = elements[0] if elements else None
     if not title and isinstance(first, Text | Item):
         title = plain(first.runs)
-        elements.pop(0)
-    if not title or not elements:
-        return None
-    return Excerpt(f"slide-{number}", title, tuple(elements), _notes(slide))
+        if len(elements) > 1:
+            elements.pop(0)  # the first line was the title; a lone line is the body too
+        elif len(title) > _MAX_TITLE_CHARS:
+            title = f"Slide {number}"
+    elif not title and elements:  # a table first: nothing reads as a title
+        title = f"Slide {number}"
+    if not title:
+        return Skipped(anchor, NO_TEXT)
+    if not elements:
+        if not notes:
+            return Skipped(anchor, TITLE_ONLY)  # a section divider: nothing to reuse
+        elements = [Text((Run(title),))]
+    return Excerpt(anchor, title, tuple(elements), notes)
+
+
+def _has_text(element: Element) -> bool:
+    if isinstance(element, Grid):
+        return any(plain(cell) for row in element.rows for cell in row)
+    return bool(plain(element.runs))
 
 
 def _shapes(shapes: Iterable[BaseShape]) -> Iterator[BaseShape]:

@@ -4,12 +4,15 @@ stops before the embedding model is loaded, so they are quick."""
 
 from __future__ import annotations
 
+import os
+import resource
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from tests.cli_runner import Run, pitchmap
-from tests.factories import write_library, write_prospect
+from tests.factories import write_block, write_library, write_prospect
 
 BLOCKS = [
     {"id": "o-hello", "slot": "opening"},
@@ -113,3 +116,101 @@ def test_revoking_an_id_too_large_for_the_database_is_an_unknown_key(tmp_path: P
     assert errors_of(unknown) == ["error: no API key with id 12345"]
     assert too_large.code == unknown.code != 0
     assert too_large.stdout == unknown.stdout == ""
+
+
+def quick(cwd: Path, *args: str | Path) -> Run:
+    """`pitchmap args...` that must answer within seconds and in bounded memory: a FIFO read
+    would wait forever and /dev/zero read whole would fill the memory, so either regression
+    fails here (a timeout, or a MemoryError's traceback) instead of hanging the suite."""
+
+    def limit_memory() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (4 * 1024**3, 4 * 1024**3))
+
+    return pitchmap(cwd, *args, preexec_fn=limit_memory, timeout=60)
+
+
+@pytest.mark.parametrize(
+    ("name", "make"),
+    [
+        ("blocks/x.md", os.mkfifo),
+        ("blocks/x.md", lambda path: path.symlink_to("/dev/zero")),
+        ("message_map.yaml", os.mkfifo),
+        ("message_map.yaml", lambda path: path.symlink_to("/dev/zero")),
+    ],
+    ids=["block-fifo", "block-dev-zero", "map-fifo", "map-dev-zero"],
+)
+def test_a_library_file_that_is_not_a_regular_file_is_one_line_at_once(
+    tmp_path: Path, name: str, make: Callable[[Path], object]
+) -> None:
+    library = write_library(tmp_path / "lib", BLOCKS)
+    (library / name).unlink(missing_ok=True)
+    make(library / name)
+
+    run = quick(tmp_path, "index", "--library", library)
+
+    assert run.code == 2
+    assert run.stdout == ""
+    assert errors_of(run) == [f"error: {library / name}: file: is not a regular file"]
+    assert not (tmp_path / "data").exists()
+
+
+def test_an_oversized_block_is_refused_by_its_size(tmp_path: Path) -> None:
+    library = write_library(tmp_path / "lib", BLOCKS)
+    huge = write_block(library, {"id": "v-huge", "slot": "value", "body": "word " * 200_000})
+
+    run = quick(tmp_path, "index", "--library", library)
+
+    assert run.code == 2
+    assert errors_of(run) == [f"error: {huge}: file: is larger than 256 KB"]
+
+
+@pytest.mark.parametrize(
+    "make",
+    [os.mkfifo, lambda path: path.symlink_to("/dev/zero")],
+    ids=["fifo", "dev-zero"],
+)
+def test_a_prospect_path_that_is_not_a_regular_file_is_named_as_such(
+    tmp_path: Path, make: Callable[[Path], object]
+) -> None:
+    library = write_library(tmp_path / "lib", BLOCKS)
+    prospect = tmp_path / "p.yaml"
+    make(prospect)
+
+    run = quick(tmp_path, "select", "--library", library, "--prospects", prospect, "--json")
+
+    assert run.code == 2
+    assert run.stdout == ""
+    assert errors_of(run) == [f"error: {prospect}: file: is not a regular file"]
+
+
+def test_a_fifo_in_a_prospects_folder_is_reported_not_skipped(tmp_path: Path) -> None:
+    library = write_library(tmp_path / "lib", BLOCKS)
+    folder = tmp_path / "prospects"
+    write_prospect(folder, id="p-a")
+    os.mkfifo(folder / "b.yaml")
+
+    run = quick(tmp_path, "select", "--library", library, "--prospects", folder, "--json")
+
+    assert run.code == 2
+    assert errors_of(run) == [f"error: {folder / 'b.yaml'}: file: is not a regular file"]
+
+
+@pytest.mark.parametrize(
+    ("name", "args"),
+    [
+        ("deck.pptx", ("import", "deck.pptx", "--library", "lib")),
+        ("o.csv", ("outcomes", "import", "o.csv")),
+    ],
+    ids=["deck", "outcomes"],
+)
+def test_a_fifo_given_to_an_import_is_refused_unopened(
+    tmp_path: Path, name: str, args: tuple[str, ...]
+) -> None:
+    write_library(tmp_path / "lib", BLOCKS)
+    os.mkfifo(tmp_path / name)
+
+    run = quick(tmp_path, *args)
+
+    assert run.code == 2
+    assert run.stdout == ""
+    assert errors_of(run) == [f"error: {name}: file: is not a regular file"]

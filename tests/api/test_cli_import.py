@@ -9,9 +9,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from docx import Document
 from pptx import Presentation
+from pptx.util import Inches
 
 from engine import load_library
+from engine.importer.drafts import MAX_DRAFTS
 from tests.cli_runner import pitchmap
 from tests.factories import write_block, write_library
 
@@ -111,3 +114,42 @@ def test_import_needs_no_embedding_model(folder: Path) -> None:
     )
     assert run.code == 0, run.stderr
     assert not (folder / "data").exists()
+
+
+def test_slides_without_a_body_are_imported_and_empty_ones_named_on_stderr(folder: Path) -> None:
+    prs = Presentation()
+    loose = prs.slides.add_slide(prs.slide_layouts[6])  # no title placeholder, one text box
+    loose.shapes.add_textbox(Inches(1), Inches(1), Inches(6), Inches(1)).text = "On time, always."
+    talk = prs.slides.add_slide(prs.slide_layouts[1])
+    talk.shapes.title.text = "Why now"
+    notes = talk.notes_slide.notes_text_frame
+    assert notes is not None
+    notes.text = "Fuel costs keep rising."
+    prs.slides.add_slide(prs.slide_layouts[6])  # nothing on it at all
+    prs.save(str(folder / "bare.pptx"))
+    run = pitchmap(folder, "import", "bare.pptx", "--library", "lib", "--slot", "value")
+    assert run.code == 0, run.stderr
+    assert run.stdout.splitlines() == [
+        "lib/blocks/bare-on-time-always.md  slot=value  title=On time, always.",
+        "lib/blocks/bare-why-now.md  slot=value  title=Why now",
+    ]
+    assert run.stderr.splitlines() == ["note: bare.pptx: skipped slide 3 (no text)"]
+    why_now = load_library(folder / "lib").block("bare-why-now")
+    assert why_now.status == "draft"
+
+
+def test_a_document_over_the_draft_limit_exits_2_and_writes_nothing(folder: Path) -> None:
+    doc = Document()
+    for n in range(MAX_DRAFTS + 1):
+        doc.add_heading(f"Heading {n}", level=1)
+        doc.add_paragraph(f"Text {n}.")
+    doc.save(str(folder / "many.docx"))
+    before = files(folder)
+    run = pitchmap(folder, "import", "many.docx", "--library", "lib")
+    assert run.code == 2
+    assert run.stdout == ""
+    assert run.stderr.splitlines() == [
+        "error: many.docx: file: has more than 1,000 heading sections with text; one import "
+        "adds at most 1,000 draft blocks (split the file)"
+    ]
+    assert files(folder) == before

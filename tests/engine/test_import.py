@@ -25,6 +25,7 @@ from engine.assemble.pptx import render_deck
 from engine.frontmatter import split
 from engine.importer import Draft, import_file, write_drafts
 from engine.importer.archive import MAX_TOTAL_BYTES, member_problems
+from engine.importer.drafts import MAX_DRAFTS, plan_import
 from engine.importer.markup import neutral
 from engine.markdown import ListBlock, ListItem, Paragraph, Span, Table, spans_text
 from tests.engine.document_factory import document
@@ -520,7 +521,78 @@ def test_a_deck_without_text_is_a_problem(tmp_path: Path, library: Library) -> N
     prs.save(str(tmp_path / "empty.pptx"))
     with pytest.raises(InputError) as error:
         import_file(tmp_path / "empty.pptx", library, None)
-    assert messages(error) == [f"{tmp_path / 'empty.pptx'}: file: has no text to import"]
+    assert messages(error) == [
+        f"{tmp_path / 'empty.pptx'}: file: has no text to import: skipped slide 1 (no text); "
+        "slides 2-3 (only a title, no body or speaker notes)"
+    ]
+
+
+def test_a_lone_line_in_a_text_box_is_both_title_and_body(tmp_path: Path, library: Library) -> None:
+    prs = Presentation()
+    slide = prs.slides.add_slide(prs.slide_layouts[6])  # blank: no title placeholder
+    slide.shapes.add_textbox(Inches(1), Inches(1), Inches(6), Inches(1)).text = "On time, always."
+    long = prs.slides.add_slide(prs.slide_layouts[6])
+    sentence = "Every delivery arrives within the promised window, " * 3
+    long.shapes.add_textbox(Inches(1), Inches(1), Inches(6), Inches(2)).text = sentence
+    prs.save(str(tmp_path / "loose.pptx"))
+    drafts = import_file(tmp_path / "loose.pptx", library, None)
+    assert [(d.title, d.body) for d in drafts] == [
+        ("On time, always.", "On time, always."),
+        ("Slide 2", sentence.strip()),
+    ]
+
+
+def test_a_title_with_speaker_notes_is_a_draft_keeping_both(
+    tmp_path: Path, library: Library
+) -> None:
+    prs = Presentation()
+    slide = prs.slides.add_slide(prs.slide_layouts[1])  # its body placeholder left empty
+    slide.shapes.title.text = "We cut costs 40%"
+    notes = slide.notes_slide.notes_text_frame
+    assert notes is not None
+    notes.text = "Pause here.\nAsk about their fleet."
+    prs.slides.add_slide(prs.slide_layouts[5]).shapes.title.text = "Divider"
+    prs.save(str(tmp_path / "talk.pptx"))
+    planned = plan_import(tmp_path / "talk.pptx", library, None)
+    (draft,) = planned.drafts
+    assert (draft.title, draft.body) == ("We cut costs 40%", "We cut costs 40%")
+    assert draft.notes == "Pause here.\nAsk about their fleet."
+    assert planned.skipped_note() == "skipped slide 2 (only a title, no body or speaker notes)"
+
+
+def test_a_slide_with_only_a_table_and_no_title_is_titled_by_its_number(
+    tmp_path: Path, library: Library
+) -> None:
+    prs = Presentation()
+    slide = prs.slides.add_slide(prs.slide_layouts[6])
+    table = slide.shapes.add_table(2, 2, Inches(1), Inches(1), Inches(4), Inches(1)).table
+    for (r, c), value in {
+        (0, 0): "Metric",
+        (0, 1): "After",
+        (1, 0): "Close",
+        (1, 1): "2 d",
+    }.items():
+        table.cell(r, c).text = value
+    prs.save(str(tmp_path / "grid.pptx"))
+    (draft,) = import_file(tmp_path / "grid.pptx", library, None)
+    assert draft.title == "Slide 1"
+    assert draft.body.splitlines()[0] == "| Metric | After |"
+
+
+def test_a_document_that_would_make_too_many_drafts_is_refused(
+    tmp_path: Path, library: Library
+) -> None:
+    doc = Document()
+    for n in range(MAX_DRAFTS + 1):
+        doc.add_heading(f"Heading {n}", level=1)
+        doc.add_paragraph(f"Text {n}.")
+    doc.save(str(tmp_path / "many.docx"))
+    with pytest.raises(InputError) as error:
+        import_file(tmp_path / "many.docx", library, None)
+    assert messages(error) == [
+        f"{tmp_path / 'many.docx'}: file: has more than 1,000 heading sections with text; "
+        "one import adds at most 1,000 draft blocks (split the file)"
+    ]
 
 
 def test_a_bad_slot_and_a_bad_file_are_reported_together(tmp_path: Path, library: Library) -> None:

@@ -9,25 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from engine import LibraryError, ProspectError, load_library, load_prospects
+from engine import LibraryError, load_library, load_prospects
 from engine.evaluate import load_labels
 from engine.frontmatter import MAX_VALUES
-from tests.factories import write_library
+from tests.factories import library_problems, prospect_problems, write_library
 
 MESSAGE_MAP = "slots:\n- {id: opening, title: Why now}\n"
 SELF_ALIAS = "&a [*a]"
-
-
-def library_problems(root: Path) -> list[tuple[str, str, str]]:
-    with pytest.raises(LibraryError) as caught:
-        load_library(root)
-    return [(Path(p.file).name, p.field, p.message) for p in caught.value.problems]
-
-
-def prospect_problems(path: Path) -> list[tuple[str, str, str]]:
-    with pytest.raises(ProspectError) as caught:
-        load_prospects(path)
-    return [(Path(p.file).name, p.field, p.message) for p in caught.value.problems]
 
 
 def labels_problems(path: Path) -> list[tuple[str, str, str]]:
@@ -264,3 +252,10 @@ def test_a_facet_value_that_is_no_number_is_refused(tmp_path: Path, name: str, t
         path.write_text("id: p-a\ncompany: Acme\n" + text + "\n")
 
     assert prospect_problems(path) == [(name, "persona", "must be text or a list of text")]
+
+
+def test_labels_that_are_not_a_regular_file_are_refused_not_read(tmp_path: Path) -> None:
+    labels = tmp_path / "labels.yaml"
+    labels.symlink_to("/dev/zero")
+
+    assert labels_problems(labels) == [("labels.yaml", "file", "is not a regular file")]
