@@ -113,7 +113,8 @@ def read_outcomes(content: bytes, where: str) -> ReadOutcomes:
     """The file's rows, read and checked (a file that cannot be read at all, or lacks a
     required column, raises OutcomeImportError)."""
     text = io.StringIO(_text(content, where), newline="")
-    records = csv.reader(text, delimiter=_delimiter(content))
+    # strict: a quote left open swallows the rest of the file into one cell; refuse it instead.
+    records = csv.reader(text, delimiter=_delimiter(content), strict=True)
     header = _header(_next(records, 1), where)
     rows: list[OutcomeRow] = []
     problems: list[Problem] = []

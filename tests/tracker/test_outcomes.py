@@ -227,6 +227,15 @@ def test_too_big_or_too_long_files_are_refused_whole() -> None:
     assert "more than 20,000 rows" in str(raised.value)
 
 
+def test_a_quote_left_open_is_refused_naming_its_line_not_read_as_one_cell() -> None:
+    content = b'prospect,outcome,closed_on\nacme,won,2026-11-03\nbeta,"won,2026-11-03\n'
+    with pytest.raises(OutcomeImportError) as raised:
+        read_outcomes(content, "open.csv")
+    assert [(p.file, p.field, p.message) for p in raised.value.problems] == [
+        ("line 3", "file", "is not valid CSV: unexpected end of data")
+    ]
+
+
 def test_an_empty_file_is_refused() -> None:
     with pytest.raises(OutcomeImportError, match="is empty"):
         read_outcomes(b"", "empty.csv")
