@@ -341,8 +341,7 @@ def import_command(
     Never overwrites a file; writes nothing unless every draft can be written.
     """
     # No embedding model is loaded: drafts are never selected, so they need no vectors yet.
-    from engine.importer import write_drafts
-    from engine.importer.drafts import plan_import
+    from engine.importer import plan_import, write_drafts
 
     loaded = load_library(library)
     planned = plan_import(file, loaded, slot)

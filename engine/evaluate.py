@@ -19,6 +19,8 @@ from engine.frontmatter import YamlError, load_yaml
 from engine.select import Selection
 
 _SAME_MESSAGE = "same_message"
+# A labels file grows with the prospects it labels (about 0.5 KB each): room for thousands.
+MAX_LABELS_BYTES = 4 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -47,7 +49,7 @@ class Quality:
 
 def load_labels(path: Path) -> Labels:
     try:
-        data = load_yaml(read_text(path)) or {}
+        data = load_yaml(read_text(path, MAX_LABELS_BYTES)) or {}
     except FileRefusedError as exc:
         raise LibraryError([Problem(str(path), "file", str(exc))]) from None
     except (OSError, UnicodeDecodeError) as exc:

@@ -57,8 +57,9 @@ def load_prospects(path: str | Path) -> list[Prospect]:
     path = Path(path)
     problems: list[Problem] = []
     if path.is_dir():
-        # Not only regular files: a folder or FIFO named like a profile is reported, not skipped.
-        files = sorted(p for p in path.iterdir() if p.suffix.lower() in SUFFIXES)
+        # Not only regular files: a folder or FIFO named like a profile is reported, not
+        # skipped; a broken link (an editor's lock file, `.#p-a.yaml`) names nothing to load.
+        files = sorted(p for p in path.iterdir() if p.suffix.lower() in SUFFIXES and p.exists())
         if not files:
             problems.append(Problem(str(path), "prospects", "the folder has no .yaml/.json file"))
     elif path.exists():  # a FIFO or a device too: _load_file says what is wrong with it
@@ -147,8 +148,8 @@ def _not_json(constant: str) -> object:
 def _integer(digits: str) -> int:
     """An integer, refused when longer than any profile field could use (Python refuses over
     4,300 digits with a bare ValueError)."""
-    if len(digits.lstrip("-")) > MAX_DIGITS:
-        raise _NotJsonError(f"a number of {len(digits)} digits is too long")
+    if (count := len(digits.lstrip("-"))) > MAX_DIGITS:
+        raise _NotJsonError(f"a number of {count} digits is too long")
     return int(digits)
 
 

@@ -37,8 +37,8 @@ def read_document(path: Path) -> Iterator[Excerpt]:
 
     Text before the first heading becomes a section titled from the file name; a heading
     with nothing under it (a chapter heading right above its first sub-heading) is skipped.
-    Lazy, section by section: the caller may stop early (a document with too many sections
-    is refused without reading them all).
+    Section by section (the document itself is parsed up front): a caller that stops early,
+    at a document with too many sections, skips converting the rest.
     """
     document = Document(str(path))
     reader = _Reader(document)

@@ -32,7 +32,7 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 # sections, a very long one a few hundred; every draft is a file marketing must review. A
 # file with more is generated or hostile (20,000 headings took minutes and wrote 20,000
 # files), so it is refused as soon as the reader passes the limit, before anything is written
-# and without reading the rest.
+# and without converting the rest (the package itself is parsed whole, up front).
 MAX_DRAFTS = 1_000
 
 Reader = Callable[[Path], Iterable[Excerpt | Skipped]]
@@ -180,7 +180,7 @@ def _excerpts(path: Path, problems: list[Problem]) -> tuple[list[Excerpt], list[
     skipped: list[Skipped] = []
     try:
         check_package(path, office.kind)
-        for part in office.read(path):  # lazily: a file over the limit is not read to its end
+        for part in office.read(path):  # lazily: parts past the limit are never converted
             if isinstance(part, Skipped):
                 skipped.append(part)
                 continue

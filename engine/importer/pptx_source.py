@@ -6,10 +6,11 @@ an explicit "no bullet", else the placeholder's kind (body placeholders inherit 
 the master, subtitles and free text boxes do not).
 
 A draft's body is what the audience saw and its notes what the presenter said, so no text on
-a slide is lost: a slide without a title takes its first line as title (or "Slide N"), a
-one-line slide is both title and body, and a title with speaker notes but nothing under it
-is a draft whose body is that title. Only a slide with no text at all, or a title alone (a
-section divider), is skipped, and is reported as skipped.
+a slide is lost: a slide without a title takes its first line as title (or "Slide N" when
+that line is a sentence longer than a title), and a title with speaker notes but nothing under
+it is a draft whose body is that title. Only a slide with no text at all, or a title alone (a
+section divider, whether in a title placeholder or a lone short line in a text box), is
+skipped, and is reported as skipped.
 """
 
 from __future__ import annotations
@@ -65,7 +66,8 @@ TITLE_ONLY = "only a title, no body or speaker notes"
 
 def read_deck(path: Path) -> Iterator[Excerpt | Skipped]:
     """Each slide in deck order, as an excerpt or as skipped with the reason;
-    `anchor` numbers slides as PowerPoint does. Lazy: the caller may stop early."""
+    `anchor` numbers slides as PowerPoint does. Slide by slide (the deck itself is parsed
+    up front): a caller that stops early skips converting the rest."""
     deck = Presentation(str(path))
     for number, slide in enumerate(deck.slides, 1):
         yield _slide(slide, number)
@@ -83,9 +85,11 @@ def _slide(slide: Slide, number: int) -> Excerpt | Skipped:
     if not title and isinstance(first, Text | Item):
         title = plain(first.runs)
         if len(elements) > 1:
-            elements.pop(0)  # the first line was the title; a lone line is the body too
+            elements.pop(0)  # the first line was the title
         elif len(title) > _MAX_TITLE_CHARS:
-            title = f"Slide {number}"
+            title = f"Slide {number}"  # a lone sentence: the body of an untitled slide
+        else:
+            elements = []  # a lone short line reads as a title, as in a title placeholder
     elif not title and elements:  # a table first: nothing reads as a title
         title = f"Slide {number}"
     if not title:

@@ -119,7 +119,9 @@ def test_import_needs_no_embedding_model(folder: Path) -> None:
 def test_slides_without_a_body_are_imported_and_empty_ones_named_on_stderr(folder: Path) -> None:
     prs = Presentation()
     loose = prs.slides.add_slide(prs.slide_layouts[6])  # no title placeholder, one text box
-    loose.shapes.add_textbox(Inches(1), Inches(1), Inches(6), Inches(1)).text = "On time, always."
+    box = loose.shapes.add_textbox(Inches(1), Inches(1), Inches(6), Inches(1)).text_frame
+    box.text = "On time, always."
+    box.add_paragraph().text = "Every load lands inside its promised window, so crews plan."
     talk = prs.slides.add_slide(prs.slide_layouts[1])
     talk.shapes.title.text = "Why now"
     notes = talk.notes_slide.notes_text_frame

@@ -527,19 +527,19 @@ def test_a_deck_without_text_is_a_problem(tmp_path: Path, library: Library) -> N
     ]
 
 
-def test_a_lone_line_in_a_text_box_is_both_title_and_body(tmp_path: Path, library: Library) -> None:
+def test_a_lone_sentence_in_a_text_box_is_a_body_and_a_lone_short_line_a_divider(
+    tmp_path: Path, library: Library
+) -> None:
     prs = Presentation()
     slide = prs.slides.add_slide(prs.slide_layouts[6])  # blank: no title placeholder
-    slide.shapes.add_textbox(Inches(1), Inches(1), Inches(6), Inches(1)).text = "On time, always."
+    slide.shapes.add_textbox(Inches(1), Inches(1), Inches(6), Inches(1)).text = "Part 2: Pricing"
     long = prs.slides.add_slide(prs.slide_layouts[6])
     sentence = "Every delivery arrives within the promised window, " * 3
     long.shapes.add_textbox(Inches(1), Inches(1), Inches(6), Inches(2)).text = sentence
     prs.save(str(tmp_path / "loose.pptx"))
-    drafts = import_file(tmp_path / "loose.pptx", library, None)
-    assert [(d.title, d.body) for d in drafts] == [
-        ("On time, always.", "On time, always."),
-        ("Slide 2", sentence.strip()),
-    ]
+    planned = plan_import(tmp_path / "loose.pptx", library, None)
+    assert [(d.title, d.body) for d in planned.drafts] == [("Slide 2", sentence.strip())]
+    assert planned.skipped_note() == "skipped slide 1 (only a title, no body or speaker notes)"
 
 
 def test_a_title_with_speaker_notes_is_a_draft_keeping_both(
@@ -636,8 +636,10 @@ def test_a_proposal_we_assembled_comes_back_one_draft_per_block(
 def test_the_package_names_its_public_surface() -> None:
     assert sorted(engine.importer.__all__) == [
         "Draft",
+        "Imported",
         "guess_slot",
         "import_file",
+        "plan_import",
         "slug",
         "write_drafts",
     ]

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from engine import load_library
+from engine import load_library, load_prospects
 from engine.files import MAX_INPUT_BYTES, FileRefusedError, read_text
 from engine.library import MAX_PASSAGES
 from tests.factories import (
@@ -158,6 +158,16 @@ def test_a_folder_named_like_a_prospect_is_reported_not_skipped(tmp_path: Path) 
     (tmp_path / "x.yaml").mkdir()
 
     assert prospect_problems(tmp_path) == [("x.yaml", "file", "is a folder, not a file")]
+
+
+def test_a_broken_link_in_a_prospects_folder_names_nothing_and_is_passed_over(
+    tmp_path: Path,
+) -> None:
+    """Emacs keeps `.#p-a.yaml`, a link to nowhere, beside a profile while it is edited."""
+    write_prospect(tmp_path, id="p-a")
+    (tmp_path / ".#p-a.yaml").symlink_to("rep@laptop.1234:1700000000")
+
+    assert [p.id for p in load_prospects(tmp_path)] == ["p-a"]
 
 
 def test_a_fifo_given_as_the_prospect_exists_and_is_refused(tmp_path: Path) -> None:
