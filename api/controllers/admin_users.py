@@ -5,7 +5,8 @@ is."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
+from functools import partial
 from typing import Any
 from urllib.parse import quote
 
@@ -13,6 +14,7 @@ from litestar import Controller, MediaType, Request, Response, get, post
 from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery, URLEncodedBody
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from api import fields
 from api.auth import Action
@@ -120,16 +122,8 @@ class AdminUserController(Controller):
         if user_id == user.id and role != user.role:
             message = NOT_YOURSELF.format("demote")
             return await self._page(request, runtime, user, message=message, status=400)
-        try:
-            async with runtime.session() as session:
-                changed = await set_role(session, user_id, role)
-                await session.commit()
-        except InputError as exc:
-            message = f"role: {field_errors(exc.problems)['role']}"
-            return await self._page(request, runtime, user, message=message, status=400)
-        if changed is None:
-            raise NotFoundException(f"no user {user_id}")
-        return _done("changed", changed)
+        change = partial(set_role, user_id=user_id, role=role)
+        return await self._change(request, runtime, user, user_id, "role", change, "changed")
 
     @post("/{user_id:int}/email", media_type=MediaType.HTML)
     async def change_email(
@@ -143,18 +137,11 @@ class AdminUserController(Controller):
         _admin(user)
         fields.known_id(user_id, "user")
         email = fields.form_text(data).get("email", "")
-        try:
-            async with runtime.session() as session:
-                changed = await set_email(session, user_id, email)
-                await session.commit()
-        except InputError as exc:  # unmailable, too long, or another user's
-            message = f"email: {field_errors(exc.problems)['email']}"
-            return await self._page(
-                request, runtime, user, message=message, refused=user_id, status=400
-            )
-        if changed is None:
-            raise NotFoundException(f"no user {user_id}")
-        return _done("readdressed", changed)
+        change = partial(set_email, user_id=user_id, email=email)
+        # Refused when unmailable, too long, or another user's; that row's field is marked.
+        return await self._change(
+            request, runtime, user, user_id, "email", change, "readdressed", refused=user_id
+        )
 
     @post("/{user_id:int}/delete", media_type=MediaType.HTML)
     async def delete(
@@ -175,6 +162,33 @@ class AdminUserController(Controller):
                 raise NotFoundException(f"no user {user_id}")
             await session.commit()
         return _done("deleted", gone)
+
+    async def _change(
+        self,
+        request: Request[Any, Any, Any],
+        runtime: Runtime,
+        user: UserInfo,
+        user_id: int,
+        field: str,
+        change: Callable[[AsyncSession], Awaitable[UserInfo | None]],
+        notice: str,
+        refused: int | None = None,
+    ) -> Response[str]:
+        """One field of one user changed by `change` (None: no such user, a 404); a refusal
+        shows the page again with the problem, nothing written, so every change form behaves
+        alike."""
+        try:
+            async with runtime.session() as session:
+                changed = await change(session)
+                await session.commit()
+        except InputError as exc:
+            message = f"{field}: {field_errors(exc.problems)[field]}"
+            return await self._page(
+                request, runtime, user, message=message, refused=refused, status=400
+            )
+        if changed is None:
+            raise NotFoundException(f"no user {user_id}")
+        return _done(notice, changed)
 
     async def _page(
         self,
