@@ -13,7 +13,10 @@ from __future__ import annotations
 import re
 import stat
 import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path, PurePosixPath
+from typing import BinaryIO
 
 from engine.errors import InputError, Problem
 from engine.files import FileRefusedError, open_regular
@@ -30,23 +33,36 @@ _UNIX = 3  # the "version made by" host whose external attributes hold st_mode
 _DRIVE = re.compile(r"^[A-Za-z]:")
 
 
-def check_package(path: Path, kind: str) -> None:
-    """Raise InputError unless `path` is a zip package safe to hand to an Office library.
+@contextmanager
+def checked_package(path: Path, kind: str) -> Iterator[BinaryIO]:
+    """`path` opened, once it is known to be a zip package safe to hand to an Office library
+    (InputError otherwise). The caller reads this same open file, never the path again: a
+    path swapped for a FIFO after the check could not block the reader.
 
     `kind` names what the file should be ("PowerPoint file", "Word document") in messages.
     """
     where = str(path)
     try:
-        with open_regular(path) as file:  # a FIFO or a device is refused, never read
-            if file.read(len(_ZIP_MAGIC)) != _ZIP_MAGIC:
-                raise InputError([Problem(where, "file", f"is not a {kind} (not a zip package)")])
-            file.seek(0)
-            with zipfile.ZipFile(file) as archive:
-                problems = member_problems(archive.infolist()) or doctype_problems(archive)
+        file = open_regular(path)  # a FIFO or a device is refused, never read
     except FileNotFoundError:
         raise InputError([Problem(where, "file", "does not exist")]) from None
     except FileRefusedError as exc:  # "is a folder, not a file", as before, or not regular
         raise InputError([Problem(where, "file", str(exc))]) from None
+    except OSError as exc:
+        raise InputError([Problem(where, "file", f"cannot be read: {exc.strerror}")]) from None
+    with file:
+        _check(file, where, kind)
+        file.seek(0)
+        yield file
+
+
+def _check(file: BinaryIO, where: str, kind: str) -> None:
+    try:
+        if file.read(len(_ZIP_MAGIC)) != _ZIP_MAGIC:
+            raise InputError([Problem(where, "file", f"is not a {kind} (not a zip package)")])
+        file.seek(0)
+        with zipfile.ZipFile(file) as archive:
+            problems = member_problems(archive.infolist()) or doctype_problems(archive)
     except OSError as exc:
         raise InputError([Problem(where, "file", f"cannot be read: {exc.strerror}")]) from None
     except zipfile.BadZipFile as exc:

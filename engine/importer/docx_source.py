@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 from docx import Document
 from docx.document import Document as DocumentType
@@ -32,7 +33,7 @@ _Style = ParagraphStyle | None
 _LEVEL_IN_NAME = re.compile(r"(\d)\s*$")
 
 
-def read_document(path: Path) -> Iterator[Excerpt]:
+def read_document(path: Path, file: BinaryIO) -> Iterator[Excerpt]:
     """Each heading's section that has text under it, in document order.
 
     Text before the first heading becomes a section titled from the file name; a heading
@@ -40,7 +41,7 @@ def read_document(path: Path) -> Iterator[Excerpt]:
     Section by section (the document itself is parsed up front): a caller that stops early,
     at a document with too many sections, skips converting the rest.
     """
-    document = Document(str(path))
+    document = Document(file)
     reader = _Reader(document)
     title, anchor = _title_from(path), "section-0"
     elements: list[Element] = []

@@ -13,13 +13,13 @@ import zipfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import yaml
 from lxml import etree
 
 from engine.errors import InputError, Problem
-from engine.importer.archive import check_package
+from engine.importer.archive import checked_package
 from engine.importer.markup import Excerpt, Skipped, neutral, to_markdown
 from engine.library import Library, Slot
 
@@ -35,7 +35,8 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 # and without converting the rest (the package itself is parsed whole, up front).
 MAX_DRAFTS = 1_000
 
-Reader = Callable[[Path], Iterable[Excerpt | Skipped]]
+# A reader gets the file's path (for names and messages) and the checked, open file.
+Reader = Callable[[Path, BinaryIO], Iterable[Excerpt | Skipped]]
 
 
 @dataclass(frozen=True)
@@ -179,15 +180,16 @@ def _excerpts(path: Path, problems: list[Problem]) -> tuple[list[Excerpt], list[
     excerpts: list[Excerpt] = []
     skipped: list[Skipped] = []
     try:
-        check_package(path, office.kind)
-        for part in office.read(path):  # lazily: parts past the limit are never converted
-            if isinstance(part, Skipped):
-                skipped.append(part)
-                continue
-            excerpts.append(part)
-            if len(excerpts) > MAX_DRAFTS:
-                problems.append(Problem(str(path), "file", _too_many(office.parts)))
-                return [], []
+        with checked_package(path, office.kind) as file:
+            # Lazily: parts past the limit are never converted.
+            for part in office.read(path, file):
+                if isinstance(part, Skipped):
+                    skipped.append(part)
+                    continue
+                excerpts.append(part)
+                if len(excerpts) > MAX_DRAFTS:
+                    problems.append(Problem(str(path), "file", _too_many(office.parts)))
+                    return [], []
         return excerpts, skipped
     except InputError as exc:
         problems.extend(exc.problems)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 from pptx import Presentation
 from pptx.enum.shapes import PP_PLACEHOLDER
@@ -64,11 +65,11 @@ NO_TEXT = "no text"
 TITLE_ONLY = "only a title, no body or speaker notes"
 
 
-def read_deck(path: Path) -> Iterator[Excerpt | Skipped]:
+def read_deck(path: Path, file: BinaryIO) -> Iterator[Excerpt | Skipped]:
     """Each slide in deck order, as an excerpt or as skipped with the reason;
     `anchor` numbers slides as PowerPoint does. Slide by slide (the deck itself is parsed
     up front): a caller that stops early skips converting the rest."""
-    deck = Presentation(str(path))
+    deck = Presentation(file)
     for number, slide in enumerate(deck.slides, 1):
         yield _slide(slide, number)
 
